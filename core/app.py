@@ -1,0 +1,153 @@
+"""The ASGI application: create_app() and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.db import Database, create_engine
+from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
+from core.graphql_view import GraphQLView
+from core.logging import request_id_var
+from core.redis import create_redis
+from core.settings import Settings, get_settings
+from schema.build import build_schema
+
+log = logging.getLogger("autobroker.http")
+REQUEST_ID_HEADER = "x-request-id"
+MAX_REQUEST_ID_LENGTH = 64
+
+
+@dataclass(slots=True)
+class Resources:
+    database: Database
+    redis: Redis
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (the client's X-Request-ID if sane), logs its outcome."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _client_request_id(scope) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+            request_id_var.reset(token)
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER.encode():
+            text = value.decode("latin-1")
+            if 0 < len(text) <= MAX_REQUEST_ID_LENGTH and all(
+                ch.isalnum() or ch in "-_." for ch in text
+            ):
+                return text
+    return None
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The application, its resources opened and closed by the lifespan."""
+    settings = settings or get_settings()
+    database = Database(create_engine(settings))
+    if settings.redis_url is None:
+        raise ValueError("REDIS_URL is not set and no embedded server was started")
+    redis = create_redis(settings.redis_url)
+    resources = Resources(database=database, redis=redis)
+    view = GraphQLView(
+        build_schema(debug=settings.debug), settings=settings, database=database, redis=redis
+    )
+
+    async def live(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        for name, ping in (("database", database.ping), ("redis", redis.ping)):
+            try:
+                await ping()
+                checks[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure means not ready
+                log.warning("readiness check failed: %s", name, extra={"error": repr(error)})
+                checks[name] = "unavailable"
+        ok = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.resources = resources
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await database.dispose()
+
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-api-key", "idempotency-key", "x-request-id"],
+                expose_headers=[REQUEST_ID_HEADER],
+                max_age=600,
+            )
+        )
+    return Starlette(
+        debug=False,
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/health/live", live),
+            Route("/health/ready", ready),
+            Mount(GRAPHIQL_ASSETS_PATH, app=graphiql_assets_app(), name="graphiql-assets"),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,216 @@
+"""The `autobroker` command: dev, serve, migrate, seed, export-schema."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from core.settings import Settings, UnsafeSettingsError
+
+app = typer.Typer(
+    name="autobroker",
+    help="Auto-Broker: the GraphQL API of a European vehicle brokerage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"autobroker: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+def _load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]).upper() or "settings"
+        raise _fail(f"invalid setting {name}: {first['msg']}") from None
+
+
+@contextlib.contextmanager
+def _servers(settings: Settings, data_dir: Path) -> Iterator[Settings]:
+    """The settings with embedded servers started for whatever has no URL."""
+    from core.embedded import DataDirInUseError, embedded_servers
+
+    need_pg, need_redis = settings.database_url is None, settings.redis_url is None
+    if not (need_pg or need_redis):
+        yield settings
+        return
+    try:
+        with embedded_servers(data_dir, postgres=need_pg, redis=need_redis) as urls:
+            yield settings.model_copy(
+                update={
+                    "database_url": settings.database_url or urls.database_url,
+                    "redis_url": settings.redis_url or urls.redis_url,
+                }
+            )
+    except DataDirInUseError as error:
+        raise _fail(str(error)) from None
+
+
+def _asyncpg_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def _seed(database_url: str, *, vehicles: int, dealers: int, only_if_empty: bool) -> int:
+    import asyncpg
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from services.vehicles.seed import catalog_is_empty, seed_catalog
+
+    conn = await asyncpg.connect(_asyncpg_dsn(database_url))
+    try:
+        if only_if_empty and not await catalog_is_empty(conn):
+            return 0
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        ) as progress:
+            task = progress.add_task("seeding vehicles", total=vehicles)
+            summary = await seed_catalog(
+                conn,
+                dealers=dealers,
+                vehicles=vehicles,
+                progress=lambda done: progress.update(task, advance=done),
+            )
+        return summary.vehicles
+    finally:
+        await conn.close()
+
+
+@app.command()
+def migrate(
+    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+) -> None:
+    """Apply the database migrations (up to the newest)."""
+    from core.migrate import upgrade_to_head
+
+    with _servers(_load_settings(), data_dir) as settings:
+        assert settings.database_url is not None
+        upgrade_to_head(settings.database_url)
+    typer.echo("database schema is at the newest migration")
+
+
+@app.command()
+def seed(
+    vehicles: Annotated[int, typer.Option(min=0, help="How many vehicles to add.")] = 5000,
+    dealers: Annotated[int, typer.Option(min=1, help="How many dealers to add.")] = 120,
+    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+) -> None:
+    """Add realistic, deterministic demo dealers and vehicles."""
+    from core.migrate import upgrade_to_head
+
+    with _servers(_load_settings(), data_dir) as settings:
+        assert settings.database_url is not None
+        upgrade_to_head(settings.database_url)
+        added = asyncio.run(
+            _seed(settings.database_url, vehicles=vehicles, dealers=dealers, only_if_empty=False)
+        )
+    typer.echo(f"added {added} vehicles from {dealers} dealers")
+
+
+@app.command()
+def dev(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+) -> None:
+    """Run the whole product locally: embedded PostgreSQL and Redis, migrated and seeded."""
+    import uvicorn
+
+    from core.app import create_app
+    from core.logging import configure_logging
+    from core.migrate import upgrade_to_head
+
+    base = _load_settings()
+    if not base.is_development:
+        raise _fail("`dev` runs in development only; use `autobroker serve` in production")
+    configure_logging(level=base.log_level, json=base.log_json)
+    with _servers(base, data_dir) as settings:
+        assert settings.database_url is not None
+        upgrade_to_head(settings.database_url)
+        seeded = asyncio.run(
+            _seed(settings.database_url, vehicles=5000, dealers=120, only_if_empty=True)
+        )
+        if seeded:
+            typer.echo(f"seeded {seeded} demo vehicles")
+        url = f"http://{host}:{port}"
+        typer.secho(
+            f"\nAuto-Broker is running\n"
+            f"  GraphiQL     {url}/graphql\n"
+            f"  GraphQL      POST {url}/graphql  (WebSocket ws://{host}:{port}/graphql)\n"
+            f"  Health       {url}/health/ready\n"
+            f"  Data         {data_dir.resolve()}\n"
+            f"Press Ctrl-C to stop.\n",
+            fg=typer.colors.GREEN,
+        )
+        config = uvicorn.Config(
+            create_app(settings), host=host, port=port, log_config=None, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            raise _fail(f"could not serve on {host}:{port} (is the port in use?)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run in production: external PostgreSQL and Redis, no seeding, safe settings only."""
+    import uvicorn
+
+    from core.logging import configure_logging
+
+    settings = _load_settings()
+    try:
+        settings.check_production()
+    except UnsafeSettingsError as error:
+        raise _fail(f"refusing to start: {error}") from None
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    uvicorn.run(
+        "core.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = SCHEMA_FILE,
+) -> None:
+    """Write the GraphQL schema (SDL) to schema.graphql."""
+    from schema.build import build_schema
+
+    output.write_text(build_schema().as_str() + "\n")
+    typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    """Entry point of the `autobroker` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

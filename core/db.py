@@ -1,0 +1,116 @@
+"""The asyncpg engine, per-operation sessions, and a per-request SQL statement counter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from core.settings import Settings
+
+
+@dataclass(slots=True)
+class StatementCounter:
+    """Counts the SQL statements one request sends, for metrics and tests."""
+
+    count: int = 0
+    statements: list[str] = field(default_factory=list)
+    keep_text: bool = False
+
+
+_current_counter: contextvars.ContextVar[StatementCounter | None] = contextvars.ContextVar(
+    "sql_statement_counter", default=None
+)
+
+
+def start_counting(*, keep_text: bool = False) -> StatementCounter:
+    """Count the statements sent from this context (and the tasks it starts) from now on."""
+    counter = StatementCounter(keep_text=keep_text)
+    _current_counter.set(counter)
+    return counter
+
+
+def current_counter() -> StatementCounter | None:
+    return _current_counter.get()
+
+
+def _count_statement(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    counter = _current_counter.get()
+    if counter is not None:
+        counter.count += 1
+        if counter.keep_text:
+            counter.statements.append(statement)
+
+
+def create_engine(settings: Settings, *, database_url: str | None = None) -> AsyncEngine:
+    """An engine on the configured (or given) database, counting statements per request."""
+    url = database_url or settings.database_url
+    if url is None:
+        raise ValueError("DATABASE_URL is not set and no embedded server was started")
+    engine = create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=False,
+        echo=settings.db_echo,
+        connect_args={"server_settings": {"application_name": "autobroker", "timezone": "UTC"}},
+    )
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    return engine
+
+
+class Database:
+    """The engine plus lazily opened connections, one per GraphQL operation."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction, committed when the block ends cleanly."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class OperationConnection:
+    """One database connection for one GraphQL operation, opened on first use.
+
+    Resolvers of one operation share it (DataLoaders batch onto it), so an operation
+    reads from one snapshot-consistent connection and returns it to the pool at the end.
+    """
+
+    __slots__ = ("_conn", "_database", "_lock")
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> AsyncConnection:
+        if self._conn is None:
+            # Resolvers run concurrently: only the first one opens the connection.
+            async with self._lock:
+                if self._conn is None:
+                    self._conn = await self._database.engine.connect()
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()

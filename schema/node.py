@@ -1,0 +1,10 @@
+"""The Relay Node interface."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID (Relay).")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global ID; pass it to node(id:).")
