@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from core.db import Database, OperationConnection
 from core.graphiql import render_graphiql_page
@@ -17,6 +19,7 @@ from core.logging import request_id_var
 from core.settings import Settings
 from loaders import Loaders
 from schema.context import Context
+from schema.extensions import apply_error_code
 
 EXAMPLE_QUERY = """\
 # Welcome to the Auto-Broker API. Press the run button to try this catalog query;
@@ -79,8 +82,12 @@ class GraphQLView(GraphQL[Context, None]):
         finally:
             await ctx.db.close()
 
-    async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        return await super().get_sub_response(request)
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Schema.process_errors codes errors as they happen; this catches any path that
+        # bypasses it, so no error ever leaves without a code.
+        for error in result.errors or ():
+            apply_error_code(error, debug=self.settings.debug)
+        return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(

@@ -83,7 +83,8 @@ async def vehicles(
     ordering = _ordering(order_by)
     page = _page(info, ordering, first=first, after=after, last=last, before=before)
     names = selected_names(info.selected_fields, ("edges", "node"))
-    columns = vehicle_columns(names) or ALL_VEHICLE_COLUMNS
+    columns = vehicle_columns(names)
+    columns = ALL_VEHICLE_COLUMNS if columns is None else columns
     conn = await info.context.db.get()
     result = await catalog.fetch_page(conn, flt, ordering, page, columns)
 
@@ -115,7 +116,8 @@ async def dealer_vehicles(
     ordering = _ordering(order_by)
     page = _page(info, ordering, first=first, after=after, last=last, before=before)
     names = selected_names(info.selected_fields, ("edges", "node"))
-    columns = vehicle_columns(names) or ALL_VEHICLE_COLUMNS
+    columns = vehicle_columns(names)
+    columns = ALL_VEHICLE_COLUMNS if columns is None else columns
     loaders = info.context.loaders
     result = await loaders.vehicle_page_by_dealer_id.load(
         DealerVehiclesKey(dealer_pk, flt, ordering, page, columns)

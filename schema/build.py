@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema.catalog import Dealer, Vehicle
-from schema.extensions import CodedErrors
+from schema.extensions import apply_error_code
 from schema.query import Query
 
 PARSER_CACHE_SIZE = 1024
 VALIDATION_CACHE_SIZE = 1024
 
 
-def build_schema(*, debug: bool = False) -> strawberry.Schema:
-    """The schema with its caches and error coding."""
-    return strawberry.Schema(
+class Schema(strawberry.Schema):
+    """Strawberry's schema, coding every error instead of logging each one."""
+
+    debug: bool = False
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Expected errors (bad input, not found) are the client's business: no log line.
+        # Unexpected ones are logged once, with the request id, by apply_error_code.
+        for error in errors:
+            apply_error_code(error, debug=self.debug)
+
+
+def build_schema(*, debug: bool = False) -> Schema:
+    """The schema with its parser and validation caches and error coding."""
+    schema = Schema(
         query=Query,
         types=[Vehicle, Dealer],
         extensions=[
-            lambda: CodedErrors(debug=debug),
             lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
             lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )
+    schema.debug = debug
+    return schema

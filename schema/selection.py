@@ -15,9 +15,15 @@ def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
             yield from _fields(selection.selections)
 
 
-def selected_names(selections: Sequence[Selection], path: Sequence[str] = ()) -> set[str]:
-    """Field names selected under `path` (e.g. ("edges", "node")) of these selections."""
-    level: list[SelectedField] = list(_fields(selections))
+def selected_names(selected_fields: Sequence[Selection], path: Sequence[str] = ()) -> set[str]:
+    """Names selected under `path` (e.g. ("edges", "node")) of the field being resolved.
+
+    `selected_fields` is `info.selected_fields`: the resolved field itself, whose
+    children the path starts from.
+    """
+    level: list[SelectedField] = [
+        child for field in _fields(selected_fields) for child in _fields(field.selections)
+    ]
     for step in path:
         level = [child for field in level if field.name == step for child in _fields(field.selections)]
     return {field.name for field in level}

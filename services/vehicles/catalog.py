@@ -273,9 +273,11 @@ async def fetch_pages_by_dealer(
     columns: Collection[str],
 ) -> dict[int, Page]:
     """One page of vehicles for each dealer, in a single LATERAL query."""
-    keys = sa.func.unnest(
-        sa.literal(list(dealer_ids), sa.ARRAY(sa.BigInteger))
-    ).table_valued("dealer_key")
+    keys = (
+        sa.func.unnest(sa.literal(list(dealer_ids), sa.ARRAY(sa.BigInteger)))
+        .table_valued("dealer_key")
+        .render_derived(name="dealer_keys")
+    )
     per_dealer = (
         page_statement(flt, ordering, page, {*columns, "dealer_id"})
         .where(vehicle_table.c.dealer_id == keys.c.dealer_key)

@@ -1,0 +1,193 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded unless DATABASE_URL/REDIS_URL
+are set), a migrated and seeded database, the app in-process, and a live uvicorn server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from redis import Redis as SyncRedis
+
+from core.app import create_app
+from core.embedded import embedded_servers
+from core.migrate import upgrade_to_head_async
+from core.settings import Environment, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# The catalog every API test reads: small enough to seed in a second, wide enough to
+# cover every country, fuel and status.
+SEED_DEALERS = 40
+SEED_VEHICLES = 800
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    redis_url: str
+    embedded: bool
+
+
+def _dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    database_url = os.environ.get("DATABASE_URL") or None
+    redis_url = os.environ.get("REDIS_URL") or None
+    if database_url and redis_url:
+        yield Servers(database_url, redis_url, embedded=False)
+        return
+    # Not under pytest's basetemp: pytest keeps that 0700, and when run as root the
+    # embedded PostgreSQL runs as its own user, which must be able to reach its data.
+    data_dir = Path(tempfile.mkdtemp(prefix="autobroker-test-"))
+    data_dir.chmod(0o755)
+    try:
+        with embedded_servers(
+            data_dir, postgres=database_url is None, redis=redis_url is None
+        ) as urls:
+            yield Servers(
+                database_url or urls.database_url or "",
+                redis_url or urls.redis_url or "",
+                embedded=True,
+            )
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        log_json=True,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+async def _reset_database(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database(servers: Servers) -> str:
+    """A freshly migrated, seeded database; returns its SQLAlchemy URL."""
+    from services.vehicles.seed import seed_catalog
+
+    await _reset_database(_dsn(servers.database_url))
+    await upgrade_to_head_async(servers.database_url)
+    conn = await asyncpg.connect(_dsn(servers.database_url))
+    try:
+        await seed_catalog(conn, dealers=SEED_DEALERS, vehicles=SEED_VEHICLES, seed=7)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    SyncRedis.from_url(servers.redis_url).flushdb()
+    return servers.database_url
+
+
+@pytest.fixture
+async def db_conn(database: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(_dsn(database))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, database: str) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_uvicorn(
+    servers: Servers, log_path: Path, *, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A real uvicorn process serving the app on a free port; waits until it is live."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": servers.redis_url,
+        "ENVIRONMENT": "test",
+        **(extra_env or {}),
+    }
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "core.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log_file.close()
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("uvicorn did not start within 30 s")
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    servers: Servers, database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    process, base_url = start_uvicorn(servers, tmp_path_factory.mktemp("uvicorn") / "server.log")
+    try:
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, **headers: str
+) -> dict[str, Any]:
+    """POST a GraphQL operation and return the decoded body."""
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.headers["content-type"].startswith("application/"), response.text
+    body: dict[str, Any] = response.json()
+    return body
