@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +59,14 @@ def _servers(settings: Settings, data_dir: Path) -> Iterator[Settings]:
             )
     except DataDirInUseError as error:
         raise _fail(str(error)) from None
+
+
+class _StopRequested(Exception):
+    """SIGTERM arrived: stop like Ctrl-C, letting context managers clean up."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _StopRequested
 
 
 def _asyncpg_dsn(database_url: str) -> str:
@@ -162,7 +171,14 @@ def dev(
             create_app(settings), host=host, port=port, log_config=None, lifespan="on"
         )
         server = uvicorn.Server(config)
-        server.run()
+        # uvicorn re-raises the stop signal once it has shut down; turning SIGTERM into an
+        # exception (as SIGINT already is) lets the embedded servers stop cleanly after it.
+        signal.signal(signal.SIGTERM, _raise_stop)
+        try:
+            server.run()
+        except (_StopRequested, KeyboardInterrupt):
+            typer.echo("stopped; embedded servers shut down cleanly")
+            return
         if not server.started:
             raise _fail(f"could not serve on {host}:{port} (is the port in use?)")
 
@@ -214,3 +230,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

