@@ -9,9 +9,16 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from strawberry.tools import merge_types
+
 from schema.catalog import Dealer, Vehicle
 from schema.extensions import apply_error_code
-from schema.query import Query
+from schema.catalog_query import CatalogQuery
+
+# Each feature contributes its own root fields; they are merged into one Query and one
+# Mutation here, so features never edit each other's root types.
+QUERY_PARTS: tuple[type, ...] = (CatalogQuery,)
+MUTATION_PARTS: tuple[type, ...] = ()
 
 PARSER_CACHE_SIZE = 1024
 VALIDATION_CACHE_SIZE = 1024
@@ -32,7 +39,8 @@ class Schema(strawberry.Schema):
 def build_schema(*, debug: bool = False) -> Schema:
     """The schema with its parser and validation caches and error coding."""
     schema = Schema(
-        query=Query,
+        query=merge_types("Query", QUERY_PARTS),
+        mutation=merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
         types=[Vehicle, Dealer],
         extensions=[
             lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),

@@ -1,4 +1,4 @@
-"""The root Query type."""
+"""Catalog root fields: node, nodes, vehicles, vehicle, vehicleByVin, dealers, dealer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from schema.node import Node
 
 
 @strawberry.type
-class Query:
+class CatalogQuery:
     @strawberry.field(description="Any object by its global ID (Relay); null if none.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await node.node(info, id)
