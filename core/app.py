@@ -72,7 +72,10 @@ class RequestIdMiddleware:
                     scope["method"],
                     scope["path"],
                     status,
-                    extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
+                    extra={
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
             request_id_var.reset(token)
 
@@ -80,7 +83,7 @@ class RequestIdMiddleware:
 def _client_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER.encode():
-            text = value.decode("latin-1")
+            text: str = bytes(value).decode("latin-1")
             if 0 < len(text) <= MAX_REQUEST_ID_LENGTH and all(
                 ch.isalnum() or ch in "-_." for ch in text
             ):
@@ -134,7 +137,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-api-key", "idempotency-key", "x-request-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-api-key",
+                    "idempotency-key",
+                    "x-request-id",
+                ],
                 expose_headers=[REQUEST_ID_HEADER],
                 max_age=600,
             )

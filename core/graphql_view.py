@@ -41,7 +41,9 @@ query CatalogPage($filter: VehicleFilterInput, $first: Int = 10) {
   }
 }
 """
-EXAMPLE_VARIABLES = '{\n  "filter": {"fuel": ["ELECTRIC", "HYBRID"], "yearMin": 2019, "priceMax": "40000"}\n}'
+EXAMPLE_VARIABLES = (
+    '{\n  "filter": {"fuel": ["ELECTRIC", "HYBRID"], "yearMin": 2019, "priceMax": "40000"}\n}'
+)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -58,7 +60,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.database = database
         self.redis = redis
 
-    async def get_context(  # type: ignore[override]
+    async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         connection = OperationConnection(self.database)
@@ -72,7 +74,7 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id_var.get(),
         )
 
-    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:  # type: ignore[override]
+    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if isinstance(request, WebSocket):
             return await super().run(request)
         response = await self.get_sub_response(request)
@@ -82,7 +84,9 @@ class GraphQLView(GraphQL[Context, None]):
         finally:
             await ctx.db.close()
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         # Schema.process_errors codes errors as they happen; this catches any path that
         # bypasses it, so no error ever leaves without a code.
         for error in result.errors or ():

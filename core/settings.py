@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "development-only-jwt-secret-change-me"
+DEV_JWT_SECRET = "development-only-jwt-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Environment(enum.StrEnum):
@@ -111,9 +111,7 @@ class Settings(BaseSettings):
             raise UnsafeSettingsError("REDIS_URL", "required by `serve`")
         secret = self.jwt_secret.get_secret_value()
         if secret == DEV_JWT_SECRET or len(secret) < 32:
-            raise UnsafeSettingsError(
-                "JWT_SECRET", "set a random secret of at least 32 characters"
-            )
+            raise UnsafeSettingsError("JWT_SECRET", "set a random secret of at least 32 characters")
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -13,19 +14,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def created_at_field() -> datetime:
-    return Field(  # type: ignore[no-any-return]
+def created_at_field() -> Any:
+    return Field(
         default_factory=utcnow,
         sa_column_kwargs={"server_default": sa.func.now()},
-        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=sa.DateTime(timezone=True),
         nullable=False,
     )
 
 
-def updated_at_field() -> datetime:
-    return Field(  # type: ignore[no-any-return]
+def updated_at_field() -> Any:
+    return Field(
         default_factory=utcnow,
         sa_column_kwargs={"server_default": sa.func.now(), "onupdate": sa.func.now()},
-        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=sa.DateTime(timezone=True),
         nullable=False,
     )

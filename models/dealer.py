@@ -20,10 +20,10 @@ class Dealer(SQLModel, table=True):
         sa.Index("ix_dealer_name_id", "name", "id"),
     )
 
-    id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)  # type: ignore[call-overload]
+    id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)
     name: str = Field(max_length=200, nullable=False)
-    country: str = Field(sa_type=sa.CHAR(2), nullable=False)  # type: ignore[call-overload]
+    country: str = Field(sa_type=sa.CHAR(2), nullable=False)
     city: str = Field(max_length=100, nullable=False)
-    rating: Decimal = Field(sa_type=sa.Numeric(2, 1), nullable=False)  # type: ignore[call-overload]
+    rating: Decimal = Field(sa_type=sa.Numeric(2, 1), nullable=False)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

@@ -113,30 +113,30 @@ class Vehicle(SQLModel, table=True):
         sa.Index("ix_vehicle_search", "search", postgresql_using="gin"),
     )
 
-    id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)  # type: ignore[call-overload]
-    vin: str = Field(sa_type=sa.CHAR(17), nullable=False)  # type: ignore[call-overload]
+    id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)
+    vin: str = Field(sa_type=sa.CHAR(17), nullable=False)
     make: str = Field(max_length=60, nullable=False)
     model: str = Field(max_length=60, nullable=False)
     trim: str | None = Field(default=None, max_length=100)
-    year: int = Field(sa_type=sa.SmallInteger, nullable=False)  # type: ignore[call-overload]
+    year: int = Field(sa_type=sa.SmallInteger, nullable=False)
     first_registration: date | None = Field(default=None)
     mileage_km: int = Field(nullable=False)
     fuel: str = Field(max_length=20, nullable=False)
     transmission: str = Field(max_length=20, nullable=False)
     body_type: str = Field(max_length=20, nullable=False)
     colour: str = Field(max_length=40, nullable=False)
-    power_kw: int = Field(sa_type=sa.SmallInteger, nullable=False)  # type: ignore[call-overload]
-    co2_g_km: int | None = Field(default=None, sa_type=sa.SmallInteger)  # type: ignore[call-overload]
-    location_country: str = Field(sa_type=sa.CHAR(2), nullable=False)  # type: ignore[call-overload]
+    power_kw: int = Field(sa_type=sa.SmallInteger, nullable=False)
+    co2_g_km: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    location_country: str = Field(sa_type=sa.CHAR(2), nullable=False)
     location_city: str = Field(max_length=100, nullable=False)
     dealer_id: int = Field(
-        sa_type=sa.BigInteger,  # type: ignore[call-overload]
+        sa_type=sa.BigInteger,
         foreign_key="dealer.id",
         nullable=False,
         ondelete="RESTRICT",
     )
-    price_minor: int = Field(sa_type=sa.BigInteger, nullable=False)  # type: ignore[call-overload]
-    currency: str = Field(sa_type=sa.CHAR(3), nullable=False, default=CurrencyCode.EUR.value)  # type: ignore[call-overload]
+    price_minor: int = Field(sa_type=sa.BigInteger, nullable=False)
+    currency: str = Field(sa_type=sa.CHAR(3), nullable=False, default=CurrencyCode.EUR.value)
     status: str = Field(
         max_length=20,
         nullable=False,

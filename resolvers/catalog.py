@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from loaders import ALL_VEHICLE_COLUMNS
+from loaders.vehicle import DealerVehiclesKey
 from schema.catalog import (
     Dealer,
     DealerConnection,
@@ -19,8 +21,6 @@ from schema.errors import BadUserInputError, NotFoundError
 from schema.ids import decode_int_id
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
 from schema.selection import selected_names
-from loaders import ALL_VEHICLE_COLUMNS
-from loaders.vehicle import DealerVehiclesKey
 from services import dealers as dealer_service
 from services.errors import InvalidArgumentError
 from services.vehicles import catalog
@@ -61,7 +61,9 @@ def _page(
     return catalog.PageRequest(
         limit=limit,
         backwards=backwards,
-        after=decode_or_bad_input(partial(catalog.decode_cursor, ordering=ordering, argument="after"), after),
+        after=decode_or_bad_input(
+            partial(catalog.decode_cursor, ordering=ordering, argument="after"), after
+        ),
         before=decode_or_bad_input(
             partial(catalog.decode_cursor, ordering=ordering, argument="before"), before
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from schema.catalog import Dealer, Vehicle
 from schema.context import Info
@@ -28,7 +29,7 @@ async def node(info: Info, id: str) -> Node | None:
     return None
 
 
-async def nodes(info: Info, ids: list[str]) -> list[Node | None]:
+async def nodes(info: Info, ids: Sequence[str]) -> list[Node | None]:
     """Objects by global ID, in order; every ID is checked before anything is read."""
     if len(ids) > MAX_NODES:
         raise BadUserInputError(f"ids: at most {MAX_NODES} at once", field="ids")

@@ -8,12 +8,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-
 from strawberry.tools import merge_types
 
 from schema.catalog import Dealer, Vehicle
-from schema.extensions import apply_error_code
 from schema.catalog_query import CatalogQuery
+from schema.extensions import apply_error_code
 
 # Each feature contributes its own root fields; they are merged into one Query and one
 # Mutation here, so features never edit each other's root types.

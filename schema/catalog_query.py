@@ -5,7 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import catalog, node
-from schema.catalog import Dealer, DealerConnection, Vehicle, VehicleConnection, VehicleFilterInput, VehicleOrderBy
+from schema.catalog import (
+    Dealer,
+    DealerConnection,
+    Vehicle,
+    VehicleConnection,
+    VehicleFilterInput,
+    VehicleOrderBy,
+)
 from schema.context import Info
 from schema.node import Node
 

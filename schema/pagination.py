@@ -45,7 +45,9 @@ def validate_page_args(
     if last is not None:
         return last, True
     if before is not None and first is None:
-        raise BadUserInputError("before needs last (page backwards with last/before)", field="before")
+        raise BadUserInputError(
+            "before needs last (page backwards with last/before)", field="before"
+        )
     return (first if first is not None else DEFAULT_PAGE_SIZE), False
 
 

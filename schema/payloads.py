@@ -12,5 +12,7 @@ class UserError:
     field: list[str] | None = strawberry.field(
         description="Path to the input field at fault, e.g. ['input', 'destinationCountry']."
     )
-    code: str = strawberry.field(description="Stable machine-readable code, e.g. VEHICLE_UNAVAILABLE.")
+    code: str = strawberry.field(
+        description="Stable machine-readable code, e.g. VEHICLE_UNAVAILABLE."
+    )
     message: str = strawberry.field(description="Human-readable explanation.")

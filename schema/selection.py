@@ -25,5 +25,7 @@ def selected_names(selected_fields: Sequence[Selection], path: Sequence[str] = (
         child for field in _fields(selected_fields) for child in _fields(field.selections)
     ]
     for step in path:
-        level = [child for field in level if field.name == step for child in _fields(field.selections)]
+        level = [
+            child for field in level if field.name == step for child in _fields(field.selections)
+        ]
     return {field.name for field in level}

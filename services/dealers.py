@@ -26,13 +26,19 @@ class DealerPage:
 
 
 def encode_dealer_cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(["DEALER", row["name"], row["id"]])).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(orjson.dumps(["DEALER", row["name"], row["id"]]))
+        .rstrip(b"=")
+        .decode()
+    )
 
 
 def decode_dealer_cursor(cursor: str, *, argument: str) -> tuple[str, int]:
     """(name, id) of a dealer cursor; `InvalidArgumentError` when it is not one."""
     try:
-        kind, name, row_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        kind, name, row_id = orjson.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
     except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
         raise InvalidArgumentError(argument, "not a valid cursor") from None
     if kind != "DEALER" or not isinstance(name, str) or not isinstance(row_id, int):

@@ -1,7 +1,7 @@
 """Domain errors of the business rules, transport-neutral.
 
-    DomainError
-     └── InvalidArgumentError   an argument breaks a rule (names the argument)
+DomainError
+ └── InvalidArgumentError   an argument breaks a rule (names the argument)
 """
 
 from __future__ import annotations

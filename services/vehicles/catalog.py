@@ -76,9 +76,7 @@ class VehicleFilter:
             if value is not None and value < 0:
                 raise InvalidArgumentError(name, "must not be negative")
         if self.search is not None and len(self.search) > SEARCH_QUERY_MAX_LENGTH:
-            raise InvalidArgumentError(
-                "search", f"at most {SEARCH_QUERY_MAX_LENGTH} characters"
-            )
+            raise InvalidArgumentError("search", f"at most {SEARCH_QUERY_MAX_LENGTH} characters")
         for code in self.countries:
             if len(code) != 2 or not code.isalpha() or not code.isupper():
                 raise InvalidArgumentError("country", f"{code!r} is not an ISO 3166-1 alpha-2 code")
@@ -188,10 +186,15 @@ def _order_by(ordering: Ordering, *, backwards: bool) -> list[sa.ColumnElement[A
     return [key.asc(), vehicle_table.c.id.asc()]
 
 
+def _columns(names: Collection[str]) -> list[sa.ColumnElement[Any]]:
+    """These vehicle columns and the id, in table order."""
+    wanted = {"id", *names}
+    return [column for column in vehicle_table.c if column.key in wanted]
+
+
 def select_columns(columns: Collection[str], ordering: Ordering) -> list[sa.ColumnElement[Any]]:
     """The requested columns plus what the cursor needs."""
-    names = {"id", _SORT_COLUMNS[ordering.sort], *columns}
-    return [vehicle_table.c[name] for name in vehicle_table.c.keys() if name in names]
+    return _columns({_SORT_COLUMNS[ordering.sort], *columns})
 
 
 def page_statement(
@@ -250,17 +253,14 @@ async def fetch_by_ids(
     conn: AsyncConnection, ids: Collection[int], columns: Collection[str]
 ) -> dict[int, Any]:
     """Vehicles by primary key, as a map from id to row."""
-    names = {"id", *columns}
-    cols = [vehicle_table.c[name] for name in vehicle_table.c.keys() if name in names]
-    result = await conn.execute(sa.select(*cols).where(vehicle_table.c.id.in_(list(ids))))
+    statement = sa.select(*_columns(columns)).where(vehicle_table.c.id.in_(list(ids)))
+    result = await conn.execute(statement)
     return {row["id"]: row for row in result.mappings()}
 
 
 async def fetch_by_vin(conn: AsyncConnection, vin: str, columns: Collection[str]) -> Any | None:
     """The vehicle with this VIN, or None."""
-    names = {"id", *columns}
-    cols = [vehicle_table.c[name] for name in vehicle_table.c.keys() if name in names]
-    result = await conn.execute(sa.select(*cols).where(vehicle_table.c.vin == vin))
+    result = await conn.execute(sa.select(*_columns(columns)).where(vehicle_table.c.vin == vin))
     return result.mappings().first()
 
 
@@ -300,7 +300,7 @@ async def count_by_dealer(
         .where(c.dealer_id.in_(list(dealer_ids)), *_conditions(flt))
         .group_by(c.dealer_id)
     )
-    counts = {dealer_id: 0 for dealer_id in dealer_ids}
+    counts = dict.fromkeys(dealer_ids, 0)
     for dealer_id, count in (await conn.execute(statement)).all():
         counts[dealer_id] = int(count)
     return counts

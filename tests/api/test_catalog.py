@@ -44,7 +44,12 @@ async def test_filtered_sorted_page_matches_the_database(
     assert len(expected) > 25, "the seed should give this filter enough rows"
     connection = await _catalog(
         client,
-        filter={"fuel": ["DIESEL", "PETROL"], "yearMin": 2016, "yearMax": 2022, "priceMax": "30000"},
+        filter={
+            "fuel": ["DIESEL", "PETROL"],
+            "yearMin": 2016,
+            "yearMax": 2022,
+            "priceMax": "30000",
+        },
         orderBy={"field": "PRICE", "direction": "ASC"},
         first=25,
     )
@@ -62,7 +67,12 @@ async def test_filtered_sorted_page_matches_the_database(
 
 @pytest.mark.parametrize(
     ("field", "column"),
-    [("PRICE", "price_minor"), ("YEAR", "year"), ("MILEAGE", "mileage_km"), ("NEWEST", "created_at")],
+    [
+        ("PRICE", "price_minor"),
+        ("YEAR", "year"),
+        ("MILEAGE", "mileage_km"),
+        ("NEWEST", "created_at"),
+    ],
 )
 @pytest.mark.parametrize("direction", ["ASC", "DESC"])
 async def test_walking_every_page_forwards_and_back_sees_each_vehicle_once(
@@ -122,7 +132,11 @@ async def test_every_filter_narrows_to_exactly_the_matching_rows(
         ({"country": ["nl"]}, "location_country = 'NL'", []),
         ({"dealerId": [dealer_gid]}, f"dealer_id = {dealer['id']}", []),
         ({"status": ["SOLD", "WITHDRAWN"]}, "status IN ('SOLD', 'WITHDRAWN')", []),
-        ({"fuel": ["ELECTRIC"], "status": ["AVAILABLE"]}, "fuel = 'ELECTRIC' AND status = 'AVAILABLE'", []),
+        (
+            {"fuel": ["ELECTRIC"], "status": ["AVAILABLE"]},
+            "fuel = 'ELECTRIC' AND status = 'AVAILABLE'",
+            [],
+        ),
         (
             {"search": sample["model"]},
             "search @@ websearch_to_tsquery('simple', $1)",
@@ -148,7 +162,11 @@ async def test_vehicle_lookups_by_id_vin_and_node(client: httpx.AsyncClient) -> 
              node(id: $id) { __typename id ... on Vehicle { vin } }
              nodes(ids: $ids) { id }
            }""",
-        {"id": node["id"], "vin": node["vin"].lower(), "ids": [e["node"]["id"] for e in page["edges"]]},
+        {
+            "id": node["id"],
+            "vin": node["vin"].lower(),
+            "ids": [e["node"]["id"] for e in page["edges"]],
+        },
     )
     assert body == {
         "data": {
@@ -160,7 +178,9 @@ async def test_vehicle_lookups_by_id_vin_and_node(client: httpx.AsyncClient) -> 
     }
 
 
-async def test_dealers_with_their_vehicles(client: httpx.AsyncClient, db_conn: asyncpg.Connection) -> None:
+async def test_dealers_with_their_vehicles(
+    client: httpx.AsyncClient, db_conn: asyncpg.Connection
+) -> None:
     body = await graphql(
         client,
         """{ dealers(first: 5, country: "DE") { totalCount edges { node { id name country
@@ -169,7 +189,9 @@ async def test_dealers_with_their_vehicles(client: httpx.AsyncClient, db_conn: a
     )
     assert "errors" not in body, body
     dealers = body["data"]["dealers"]
-    assert dealers["totalCount"] == await db_conn.fetchval("SELECT count(*) FROM dealer WHERE country = 'DE'")
+    assert dealers["totalCount"] == await db_conn.fetchval(
+        "SELECT count(*) FROM dealer WHERE country = 'DE'"
+    )
     for edge in dealers["edges"]:
         dealer = edge["node"]
         assert dealer["country"] == "DE"
@@ -179,8 +201,12 @@ async def test_dealers_with_their_vehicles(client: httpx.AsyncClient, db_conn: a
             dealer["name"],
         )
         assert dealer["vehicles"]["totalCount"] == len(rows)
-        assert [e["node"]["vin"] for e in dealer["vehicles"]["edges"]] == [r["vin"] for r in rows[:3]]
-        assert all(e["node"]["dealer"]["name"] == dealer["name"] for e in dealer["vehicles"]["edges"])
+        assert [e["node"]["vin"] for e in dealer["vehicles"]["edges"]] == [
+            r["vin"] for r in rows[:3]
+        ]
+        assert all(
+            e["node"]["dealer"]["name"] == dealer["name"] for e in dealer["vehicles"]["edges"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -225,7 +251,8 @@ async def test_a_cursor_from_another_ordering_is_refused(client: httpx.AsyncClie
     [
         {"query": "{ vehicles { edges { node { vin } }"},  # syntax error
         {"query": "{ vehicles { nope } }"},  # unknown field
-        {"query": "query($n: Int) { vehicles(first: $n) { totalCount } }", "variables": {"n": "ten"}},
+        {"query": "query($n: Int) { vehicles(first: $n) { totalCount } }",
+         "variables": {"n": "ten"}},
         {"query": "{ vehicles(orderBy: {field: COLOUR}) { totalCount } }"},  # unknown enum
         {"query": "query($f: VehicleFilterInput) { vehicles(filter: $f) { totalCount } }",
          "variables": {"f": {"fuel": ["STEAM"]}}},

@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import Servers, _free_port, start_uvicorn
 
-QUERY = "{ vehicles(first: 3, filter: {status: [AVAILABLE]}) { totalCount edges { node { vin status } } } }"
+QUERY = """{ vehicles(first: 3, filter: {status: [AVAILABLE]}) {
+  totalCount edges { node { vin status } } } }"""
 
 
 def test_graphql_over_a_real_socket(live_server: str) -> None:
@@ -40,7 +41,9 @@ def test_graphiql_page_is_served_to_browsers(live_server: str) -> None:
 def test_request_id_is_echoed_or_made(live_server: str) -> None:
     given = httpx.get(f"{live_server}/health/live", headers={"x-request-id": "abc-123"}, timeout=5)
     assert given.headers["x-request-id"] == "abc-123"
-    made = httpx.get(f"{live_server}/health/live", headers={"x-request-id": "bad id <script>"}, timeout=5)
+    made = httpx.get(
+        f"{live_server}/health/live", headers={"x-request-id": "bad id <script>"}, timeout=5
+    )
     assert len(made.headers["x-request-id"]) == 32
 
 
@@ -57,7 +60,9 @@ def server_with_a_dead_dependency(
 ) -> Iterator[tuple[str, str]]:
     dead_port = _free_port()  # nothing listens there
     broken = (
-        Servers(f"postgresql+asyncpg://postgres@127.0.0.1:{dead_port}/none", servers.redis_url, False)
+        Servers(
+            f"postgresql+asyncpg://postgres@127.0.0.1:{dead_port}/none", servers.redis_url, False
+        )
         if request.param == "database"
         else Servers(servers.database_url, f"redis://127.0.0.1:{dead_port}/0", False)
     )
@@ -82,7 +87,9 @@ def test_ready_names_the_failing_part(server_with_a_dead_dependency: tuple[str, 
         name for name in ("database", "redis") if name != failing
     ]
     # the API answers the failure with a coded error, not a stack trace
-    response = httpx.post(f"{base_url}/graphql", json={"query": "{ vehicles(first: 1) { totalCount } }"}, timeout=15)
+    response = httpx.post(
+        f"{base_url}/graphql", json={"query": "{ vehicles(first: 1) { totalCount } }"}, timeout=15
+    )
     if failing == "database":
         error = response.json()["errors"][0]
         assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"

@@ -30,14 +30,15 @@ def _postgres_processes(data_dir: Path) -> list[int]:
     found = []
     for process in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if str(data_dir) in cmdline or "redis-server" in cmdline and str(data_dir) in cmdline:
+        if str(data_dir) in cmdline or ("redis-server" in cmdline and str(data_dir) in cmdline):
             found.append(process.info["pid"])
     return found
 
 
 def test_data_survive_a_restart_and_nothing_is_left_running(data_dir: Path) -> None:
     with embedded_servers(data_dir) as urls:
-        assert urls.database_url and urls.redis_url
+        assert urls.database_url
+        assert urls.redis_url
         dsn = urls.database_url.replace("+asyncpg", "")
 
         async def write() -> None:
@@ -52,7 +53,8 @@ def test_data_survive_a_restart_and_nothing_is_left_running(data_dir: Path) -> N
     assert "redis.rdb" in redis_files
 
     with embedded_servers(data_dir) as urls:
-        assert urls.database_url and urls.redis_url
+        assert urls.database_url
+        assert urls.redis_url
         dsn = urls.database_url.replace("+asyncpg", "")
 
         async def read() -> str:
@@ -67,8 +69,11 @@ def test_data_survive_a_restart_and_nothing_is_left_running(data_dir: Path) -> N
 
 
 def test_a_second_process_on_the_same_data_dir_is_refused(data_dir: Path) -> None:
-    with embedded_servers(data_dir, redis=False):
-        # flock is per open file description: a second open in this process conflicts
-        # exactly as another process would.
-        with pytest.raises(DataDirInUseError, match=f"pid {os.getpid()}"), embedded_servers(data_dir):
-            pass
+    # flock is per open file description: a second open in this process conflicts
+    # exactly as another process would.
+    with (
+        embedded_servers(data_dir, redis=False),
+        pytest.raises(DataDirInUseError, match=f"pid {os.getpid()}"),
+        embedded_servers(data_dir),
+    ):
+        pass

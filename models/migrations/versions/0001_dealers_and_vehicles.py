@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.CheckConstraint("rating >= 0 AND rating <= 5", name="dealer_rating_range"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_dealer_country_city", "dealer", ["country", "city"], unique=False
-    )
+    op.create_index("ix_dealer_country_city", "dealer", ["country", "city"], unique=False)
     op.create_index("ix_dealer_name_id", "dealer", ["name", "id"], unique=False)
     op.create_table(
         "vehicle",
@@ -67,9 +65,7 @@ def upgrade() -> None:
         sa.Column("dealer_id", sa.BigInteger(), nullable=False),
         sa.Column("price_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.CHAR(length=3), nullable=False),
-        sa.Column(
-            "status", sa.String(length=20), server_default="AVAILABLE", nullable=False
-        ),
+        sa.Column("status", sa.String(length=20), server_default="AVAILABLE", nullable=False),
         sa.Column("source", sa.String(length=60), nullable=True),
         sa.Column("external_id", sa.String(length=120), nullable=True),
         sa.Column(
@@ -126,9 +122,7 @@ def upgrade() -> None:
         sa.CheckConstraint("year BETWEEN 1950 AND 2100", name="vehicle_year_range"),
         sa.ForeignKeyConstraint(["dealer_id"], ["dealer.id"], ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "source", "external_id", name="uq_vehicle_source_external_id"
-        ),
+        sa.UniqueConstraint("source", "external_id", name="uq_vehicle_source_external_id"),
         sa.UniqueConstraint("vin", name="uq_vehicle_vin"),
     )
     op.create_index(
@@ -143,35 +137,26 @@ def upgrade() -> None:
         ["location_country", "price_minor"],
         unique=False,
     )
-    op.create_index(
-        "ix_vehicle_created_id", "vehicle", ["created_at", "id"], unique=False
-    )
+    op.create_index("ix_vehicle_created_id", "vehicle", ["created_at", "id"], unique=False)
     op.create_index(
         "ix_vehicle_dealer_created_id",
         "vehicle",
         ["dealer_id", "created_at", "id"],
         unique=False,
     )
-    op.create_index(
-        "ix_vehicle_fuel_price", "vehicle", ["fuel", "price_minor"], unique=False
-    )
+    op.create_index("ix_vehicle_fuel_price", "vehicle", ["fuel", "price_minor"], unique=False)
     op.create_index(
         "ix_vehicle_make_model_year",
         "vehicle",
-        [sa.text("lower(make)"), sa.text("lower(model)"), "year"], unique=False
+        [sa.text("lower(make)"), sa.text("lower(model)"), "year"],
+        unique=False,
     )
-    op.create_index(
-        "ix_vehicle_mileage_id", "vehicle", ["mileage_km", "id"], unique=False
-    )
-    op.create_index(
-        "ix_vehicle_price_id", "vehicle", ["price_minor", "id"], unique=False
-    )
+    op.create_index("ix_vehicle_mileage_id", "vehicle", ["mileage_km", "id"], unique=False)
+    op.create_index("ix_vehicle_price_id", "vehicle", ["price_minor", "id"], unique=False)
     op.create_index(
         "ix_vehicle_search", "vehicle", ["search"], unique=False, postgresql_using="gin"
     )
-    op.create_index(
-        "ix_vehicle_status_price", "vehicle", ["status", "price_minor"], unique=False
-    )
+    op.create_index("ix_vehicle_status_price", "vehicle", ["status", "price_minor"], unique=False)
     op.create_index("ix_vehicle_year_id", "vehicle", ["year", "id"], unique=False)
 
 
