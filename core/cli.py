@@ -41,11 +41,12 @@ def _load_settings(**overrides: object) -> Settings:
 
 
 @contextlib.contextmanager
-def _servers(settings: Settings, data_dir: Path) -> Iterator[Settings]:
+def _servers(settings: Settings, data_dir: Path, *, use_redis: bool = True) -> Iterator[Settings]:
     """The settings with embedded servers started for whatever has no URL."""
     from core.embedded import DataDirInUseError, embedded_servers
 
-    need_pg, need_redis = settings.database_url is None, settings.redis_url is None
+    need_pg = settings.database_url is None
+    need_redis = use_redis and settings.redis_url is None
     if not (need_pg or need_redis):
         yield settings
         return
@@ -108,7 +109,7 @@ def migrate(
     """Apply the database migrations (up to the newest)."""
     from core.migrate import upgrade_to_head
 
-    with _servers(_load_settings(), data_dir) as settings:
+    with _servers(_load_settings(), data_dir, use_redis=False) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
     typer.echo("database schema is at the newest migration")
@@ -123,7 +124,7 @@ def seed(
     """Add realistic, deterministic demo dealers and vehicles."""
     from core.migrate import upgrade_to_head
 
-    with _servers(_load_settings(), data_dir) as settings:
+    with _servers(_load_settings(), data_dir, use_redis=False) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
         added = asyncio.run(

@@ -1,0 +1,78 @@
+"""Settings: validated at start, unsafe defaults refused outside development."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from core.settings import Environment, Settings, UnsafeSettingsError
+from tests.conftest import ROOT
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_plain_postgres_urls_get_the_asyncpg_driver() -> None:
+    settings = _settings(database_url="postgresql://u@h:5432/db")
+    assert settings.database_url == "postgresql+asyncpg://u@h:5432/db"
+
+
+@pytest.mark.parametrize(
+    ("values", "name"),
+    [
+        ({"database_url": "mysql://u@h/db"}, "database_url"),
+        ({"redis_url": "http://h:6379"}, "redis_url"),
+        ({"log_level": "LOUD"}, "log_level"),
+        ({"db_pool_size": 0}, "db_pool_size"),
+    ],
+)
+def test_invalid_settings_are_refused_naming_them(values: dict[str, object], name: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        _settings(**values)
+    assert raised.value.errors()[0]["loc"] == (name,)
+
+
+def test_production_refuses_development_defaults() -> None:
+    production = _settings(environment=Environment.PRODUCTION)
+    with pytest.raises(UnsafeSettingsError, match="DATABASE_URL"):
+        production.check_production()
+    with_urls = _settings(
+        environment=Environment.PRODUCTION,
+        database_url="postgresql://u@h/db",
+        redis_url="redis://h:6379/0",
+    )
+    with pytest.raises(UnsafeSettingsError, match="JWT_SECRET"):
+        with_urls.check_production()
+    safe = with_urls.model_copy(update={"jwt_secret": SecretStr("x" * 48)})
+    safe.check_production()
+
+
+def test_debug_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="DEBUG"):
+        _settings(environment=Environment.PRODUCTION, debug=True)
+
+
+def test_serve_refuses_to_start_with_one_line_naming_the_setting() -> None:
+    env = {"PATH": "/usr/bin:/bin", "ENVIRONMENT": "production", "HOME": "/tmp"}
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "serve"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["autobroker: refusing to start: DATABASE_URL: required by `serve`"]
+
+
+def test_a_malformed_setting_stops_the_command_with_one_line() -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "mysql://nope", "HOME": "/tmp"}
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "migrate"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("autobroker: invalid setting DATABASE_URL:")
