@@ -75,7 +75,7 @@ def settings(servers: Servers) -> Settings:
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         log_json=True,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 
