@@ -68,7 +68,8 @@ def _check_in(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({allowed})"
 
 
-# The catalog's full-text document: make, model and trim, unaccented by the 'simple' config.
+# The catalog's full-text document: make, model and trim, lower-cased words ('simple'
+# config: no stemming, so model names match exactly; accents are kept).
 SEARCH_DOCUMENT = "to_tsvector('simple', make || ' ' || model || ' ' || coalesce(trim, ''))"
 
 
