@@ -12,6 +12,13 @@ from core.settings import Environment, Settings, UnsafeSettingsError
 from tests.conftest import ROOT
 
 
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite itself may run with DATABASE_URL/REDIS_URL set; these tests read none.
+    for name in ("DATABASE_URL", "REDIS_URL", "ENVIRONMENT", "JWT_SECRET", "DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
