@@ -8,16 +8,21 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth.backend import ApiAuthenticationBackend, Authenticator, unauthenticated_response
+from auth.passwords import dummy_hash
+from auth.tokens import TokenCodec
 from core.db import Database, create_engine
 from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
 from core.graphql_view import GraphQLView
@@ -25,6 +30,7 @@ from core.logging import request_id_var
 from core.redis import create_redis
 from core.settings import Settings, get_settings
 from schema.build import build_schema
+from services.accounts.partners import find_live_api_key
 
 log = logging.getLogger("autobroker.http")
 REQUEST_ID_HEADER = "x-request-id"
@@ -99,9 +105,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         raise ValueError("REDIS_URL is not set and no embedded server was started")
     redis = create_redis(settings.redis_url)
     resources = Resources(database=database, redis=redis)
-    view = GraphQLView(
-        build_schema(debug=settings.debug), settings=settings, database=database, redis=redis
+    authenticator = Authenticator(
+        TokenCodec.from_settings(settings), partial(find_live_api_key, database.engine)
     )
+    view = GraphQLView(
+        build_schema(settings),
+        settings=settings,
+        database=database,
+        redis=redis,
+        authenticator=authenticator,
+    )
+    # Made now, so that the first sign-in with an unknown e-mail is not slower than others.
+    dummy_hash()
 
     async def live(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -148,6 +163,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_age=600,
             )
         )
+    # Inside CORS, so that a 401 carries the CORS headers a browser needs to read it.
+    middleware.append(
+        Middleware(
+            AuthenticationMiddleware,
+            backend=ApiAuthenticationBackend(authenticator),
+            on_error=unauthenticated_response,
+        )
+    )
     return Starlette(
         debug=False,
         routes=[

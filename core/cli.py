@@ -6,14 +6,21 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from core.settings import Settings, UnsafeSettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from services.accounts.demo import DemoCredentials
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="autobroker",
@@ -72,6 +79,28 @@ def _raise_stop(signum: int, frame: object) -> None:
 
 def _asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def _on_engine(settings: Settings, use: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run `use` with a short-lived engine on the configured database."""
+    from core.db import create_engine
+
+    engine = create_engine(settings)
+    try:
+        return await use(engine)
+    finally:
+        await engine.dispose()
+
+
+def _demo_banner(demo: DemoCredentials) -> str:
+    emails = ", ".join(email for email, _ in demo.accounts)
+    return (
+        f"  Demo users   {emails}\n"
+        f"               password {demo.password}  (dealer@ lists for {demo.dealer_name})\n"
+        f"  Partner key  X-API-Key: {demo.api_key}\n"
+        f'  Sign in      mutation {{ login(input: {{email: "{demo.accounts[0][0]}", '
+        f'password: "{demo.password}"}}) {{ accessToken refreshToken }} }}\n'
+    )
 
 
 async def _seed(database_url: str, *, vehicles: int, dealers: int, only_if_empty: bool) -> int:
@@ -145,6 +174,7 @@ def dev(
     from core.app import create_app
     from core.logging import configure_logging
     from core.migrate import upgrade_to_head
+    from services.accounts.demo import ensure_demo_accounts
 
     base = _load_settings()
     if not base.is_development:
@@ -158,6 +188,7 @@ def dev(
         )
         if seeded:
             typer.echo(f"seeded {seeded} demo vehicles")
+        demo = asyncio.run(_on_engine(settings, ensure_demo_accounts))
         url = f"http://{host}:{port}"
         typer.secho(
             f"\nAuto-Broker is running\n"
@@ -165,6 +196,7 @@ def dev(
             f"  GraphQL      POST {url}/graphql  (WebSocket ws://{host}:{port}/graphql)\n"
             f"  Health       {url}/health/ready\n"
             f"  Data         {data_dir.resolve()}\n"
+            f"{_demo_banner(demo)}"
             f"Press Ctrl-C to stop.\n",
             fg=typer.colors.GREEN,
         )
@@ -200,6 +232,7 @@ def serve(
         settings.check_production()
     except UnsafeSettingsError as error:
         raise _fail(f"refusing to start: {error}") from None
+    _refuse_demo_credentials(settings)
     configure_logging(level=settings.log_level, json=settings.log_json)
     uvicorn.run(
         "core.app:create_app",
@@ -212,6 +245,76 @@ def serve(
         log_config=None,
         proxy_headers=True,
     )
+
+
+def _refuse_demo_credentials(settings: Settings) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.accounts.demo import demo_credentials_present
+
+    try:
+        present = asyncio.run(_on_engine(settings, demo_credentials_present))
+    except (SQLAlchemyError, OSError) as error:
+        raise _fail(f"refusing to start: cannot check the database ({type(error).__name__}); "
+                    "is it reachable and migrated (`autobroker migrate`)?") from None  # fmt: skip
+    if present:
+        raise _fail(
+            "refusing to start: the database holds the development demo accounts or API key; "
+            "remove them with `autobroker remove-demo-accounts`"
+        )
+
+
+@app.command("create-api-key")
+def create_api_key(
+    partner: Annotated[str, typer.Option(help="The partner's name (created if new).")],
+    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+) -> None:
+    """Create a partner API key and print it once (only its hash is stored)."""
+    from services.accounts import partners
+    from services.errors import InvalidArgumentError
+
+    with _servers(_load_settings(), data_dir, use_redis=False) as settings:
+        try:
+            created = asyncio.run(
+                _on_engine(settings, lambda engine: partners.create_api_key(engine, partner))
+            )
+        except InvalidArgumentError as error:
+            raise _fail(f"--partner: {error.message}") from None
+    typer.echo(
+        f"API key for partner {created.partner_name!r} (prefix {created.prefix}); "
+        "store it now, it is not shown again:",
+        err=True,
+    )
+    typer.echo(created.key)
+
+
+@app.command("revoke-api-key")
+def revoke_api_key(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (after ab_live_).")],
+    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+) -> None:
+    """Revoke a partner API key: it stops working on the next request."""
+    from services.accounts import partners
+
+    with _servers(_load_settings(), data_dir, use_redis=False) as settings:
+        revoked = asyncio.run(
+            _on_engine(settings, lambda engine: partners.revoke_api_key(engine, prefix))
+        )
+    if not revoked:
+        raise _fail(f"no live API key with prefix {prefix!r}")
+    typer.echo(f"revoked API key {prefix}")
+
+
+@app.command("remove-demo-accounts")
+def remove_demo_accounts(
+    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+) -> None:
+    """Delete the development demo users and revoke the demo partner key."""
+    from services.accounts.demo import remove_demo_credentials
+
+    with _servers(_load_settings(), data_dir, use_redis=False) as settings:
+        removed = asyncio.run(_on_engine(settings, remove_demo_credentials))
+    typer.echo(f"removed {removed} demo credentials")
 
 
 @app.command("export-schema")

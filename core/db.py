@@ -102,6 +102,11 @@ class OperationConnection:
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def database(self) -> Database:
+        """The database itself, for use-cases that open their own transaction."""
+        return self._database
+
     async def get(self) -> AsyncConnection:
         if self._conn is None:
             # Resolvers run concurrently: only the first one opens the connection.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import orjson
@@ -9,13 +10,19 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
+from auth.backend import AuthenticationFailed, Authenticator
+from auth.principal import ANONYMOUS, Principal
 from core.db import Database, OperationConnection
 from core.graphiql import render_graphiql_page
+from core.graphql_http import HTTPGraphQL
 from core.logging import request_id_var
+from core.persisted_queries import PersistedQueryStore
+from core.rate_limit import RateLimiter
 from core.settings import Settings
 from loaders import Loaders
 from schema.context import Context
@@ -46,7 +53,23 @@ EXAMPLE_VARIABLES = (
 )
 
 
-class GraphQLView(GraphQL[Context, None]):
+# connection_ack carries no payload.
+_NO_ACK_PAYLOAD: UnsetType = UNSET
+
+
+def _principal_of(connection: Request | WebSocket) -> Principal:
+    # Set by AuthenticationMiddleware (auth/backend.py); absent when mounted without it.
+    user = connection.scope.get("user")
+    return user if isinstance(user, Principal) else ANONYMOUS
+
+
+# The contexts an HTTP request created, so their connections close when it ends.
+_request_contexts: contextvars.ContextVar[list[Context] | None] = contextvars.ContextVar(
+    "graphql_request_contexts", default=None
+)
+
+
+class GraphQLView(HTTPGraphQL):
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -54,17 +77,22 @@ class GraphQLView(GraphQL[Context, None]):
         settings: Settings,
         database: Database,
         redis: Any,
+        authenticator: Authenticator | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
         self.settings = settings
         self.database = database
         self.redis = redis
+        self.authenticator = authenticator
+        self.rate_limiter = RateLimiter(redis)
+        self.persisted_queries = PersistedQueryStore(redis)
+        self.max_body_bytes = settings.max_body_bytes
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         connection = OperationConnection(self.database)
-        return Context(
+        context = Context(
             request=request,
             response=response,
             settings=self.settings,
@@ -72,17 +100,41 @@ class GraphQLView(GraphQL[Context, None]):
             redis=self.redis,
             loaders=Loaders.create(connection),
             request_id=request_id_var.get(),
+            rate_limiter=self.rate_limiter,
+            principal=_principal_of(request),
         )
+        opened = _request_contexts.get()
+        if opened is not None:
+            opened.append(context)  # its connection is closed when the request ends
+        return context
 
-    async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
-        if isinstance(request, WebSocket):
-            return await super().run(request)
-        response = await self.get_sub_response(request)
-        ctx = await self.get_context(request, response)
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the connection_init payload; a bad credential closes the socket."""
+        if self.authenticator is None:
+            return _NO_ACK_PAYLOAD
         try:
-            return await super().run(request, context=ctx)
+            principal = await self.authenticator.authenticate_payload(
+                context.connection_params or {}
+            )
+        except AuthenticationFailed as error:
+            raise ConnectionRejectionError(
+                {"message": error.message, "extensions": {"code": "UNAUTHENTICATED"}}
+            ) from None
+        if principal is not None:
+            context.principal = principal
+        return _NO_ACK_PAYLOAD
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        opened: list[Context] = []
+        token = _request_contexts.set(opened)
+        try:
+            return await super().run(request, context, root_value)
         finally:
-            await ctx.db.close()
+            _request_contexts.reset(token)
+            for ctx in opened:
+                await ctx.db.close()
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".autobroker"), description="embedded servers' data")
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = Field(default="autobroker", min_length=1, description="JWT `iss` claim")
+    jwt_audience: str = Field(default="autobroker-api", min_length=1, description="JWT `aud` claim")
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    login_attempts_per_account: int = Field(default=10, ge=1, le=1000)
+    login_attempts_per_client: int = Field(default=50, ge=1, le=10_000)
+    login_throttle_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
 
@@ -60,6 +67,23 @@ class Settings(BaseSettings):
     graphiql: bool = True
     introspection: bool = True
     max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    # Protection (schema/limits.py, schema/throttle.py, core/graphql_http.py).
+    max_query_cost: int = Field(default=5000, ge=1)
+    max_query_depth: int = Field(default=15, ge=1, le=100)  # introspection nests 15 deep
+    max_query_aliases: int = Field(default=30, ge=0)
+    max_query_fields: int = Field(default=600, ge=1)
+    max_query_directives: int = Field(default=50, ge=0)
+    max_query_tokens: int = Field(default=3000, ge=10)
+    max_batch_operations: int = Field(default=10, ge=1, le=100)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Cost budgets as (capacity, points restored a second), per kind of caller; a
+    # partner's own budget may be set by partner id in RATE_LIMIT_PARTNERS.
+    rate_limit_anonymous: tuple[int, int] = (10_000, 500)
+    rate_limit_user: tuple[int, int] = (20_000, 1_000)
+    rate_limit_admin: tuple[int, int] = (100_000, 5_000)
+    rate_limit_partner: tuple[int, int] = (50_000, 2_500)
+    rate_limit_partners: dict[int, tuple[int, int]] = Field(default_factory=dict)
     log_level: str = "INFO"
     log_json: bool = True
 

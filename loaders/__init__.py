@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from core.db import OperationConnection
 from loaders.dealer import DealerByIdLoader
+from loaders.pricing import DeliveredPriceByVehicleIdLoader, QuoteByIdLoader
+from loaders.user import UserByIdLoader
 from loaders.vehicle import (
     VehicleByIdLoader,
     VehicleCountByDealerIdLoader,
@@ -29,6 +31,9 @@ class Loaders:
     vehicle_by_id: VehicleByIdLoader
     vehicle_page_by_dealer_id: VehiclePageByDealerIdLoader
     vehicle_count_by_dealer_id: VehicleCountByDealerIdLoader
+    user_by_id: UserByIdLoader
+    delivered_price_by_vehicle_id: DeliveredPriceByVehicleIdLoader
+    quote_by_id: QuoteByIdLoader
 
     @classmethod
     def create(cls, connection: OperationConnection) -> Loaders:
@@ -37,4 +42,7 @@ class Loaders:
             vehicle_by_id=VehicleByIdLoader(connection, ALL_VEHICLE_COLUMNS),
             vehicle_page_by_dealer_id=VehiclePageByDealerIdLoader(connection),
             vehicle_count_by_dealer_id=VehicleCountByDealerIdLoader(connection),
+            user_by_id=UserByIdLoader(connection),
+            delivered_price_by_vehicle_id=DeliveredPriceByVehicleIdLoader(connection),
+            quote_by_id=QuoteByIdLoader(connection),
         )

@@ -10,6 +10,7 @@ from schema.context import Info
 from schema.errors import BadUserInputError
 from schema.ids import decode_int_id, from_global_id
 from schema.node import Node
+from schema.pricing import Quote
 
 MAX_NODES = 100
 
@@ -26,6 +27,10 @@ async def node(info: Info, id: str) -> Node | None:
         row = await loaders.dealer_by_id.load(decode_int_id(id, "Dealer"))
         if row is not None:
             return Dealer.from_row(row)
+    elif type_name == "Quote":
+        stored = await loaders.quote_by_id.load(decode_int_id(id, "Quote"))
+        if stored is not None:
+            return Quote.from_stored(stored)
     return None
 
 

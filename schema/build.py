@@ -6,18 +6,29 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from core.settings import Settings
+from schema.accounts import User
+from schema.accounts_root import AccountMutation, AccountQuery
 from schema.catalog import Dealer, Vehicle
 from schema.catalog_query import CatalogQuery
 from schema.extensions import apply_error_code
+from schema.limits import DocumentLimits, LimitedValidation
+from schema.listings_root import ListingMutation
+from schema.pricing_root import PricingMutation, PricingQuery
+from schema.throttle import QueryCostLimiter, bucket_for
 
 # Each feature contributes its own root fields; they are merged into one Query and one
 # Mutation here, so features never edit each other's root types.
-QUERY_PARTS: tuple[type, ...] = (CatalogQuery,)
-MUTATION_PARTS: tuple[type, ...] = ()
+QUERY_PARTS: tuple[type, ...] = (CatalogQuery, AccountQuery, PricingQuery)
+MUTATION_PARTS: tuple[type, ...] = (AccountMutation, ListingMutation, PricingMutation)
 
 PARSER_CACHE_SIZE = 1024
 VALIDATION_CACHE_SIZE = 1024
@@ -35,17 +46,36 @@ class Schema(strawberry.Schema):
             apply_error_code(error, debug=self.debug)
 
 
-def build_schema(*, debug: bool = False) -> Schema:
-    """The schema with its parser and validation caches and error coding."""
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema with its limits, cost control, caches and error coding.
+
+    Extension order matters: the token limit applies while parsing, the document limits
+    run before validation (and so before the validation cache), cost after it.
+    """
+    settings = settings or Settings(_env_file=None)
+    limits = DocumentLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_query_aliases,
+        max_fields=settings.max_query_fields,
+        max_directives=settings.max_query_directives,
+    )
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
+        lambda: QueryCostLimiter(max_cost=settings.max_query_cost, limit_for=bucket_for),
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
     schema = Schema(
         query=merge_types("Query", QUERY_PARTS),
         mutation=merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
-        types=[Vehicle, Dealer],
-        extensions=[
-            lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
-        ],
-        config=StrawberryConfig(auto_camel_case=True),
+        types=[Vehicle, Dealer, User],
+        extensions=extensions,
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            batching_config={"max_operations": settings.max_batch_operations},
+        ),
     )
-    schema.debug = debug
+    schema.debug = settings.debug
     return schema

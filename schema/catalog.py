@@ -16,6 +16,7 @@ from schema.ids import decode_int_id, to_global_id
 from schema.money import Money, to_minor
 from schema.node import Node
 from schema.pagination import PageInfo
+from schema.pricing import DeliveredPrice
 from services.vehicles.catalog import SortDirection, VehicleFilter, VehicleSort
 
 # GraphQL field of Vehicle -> the columns it reads. A field missing here (added later,
@@ -29,6 +30,8 @@ VEHICLE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "dealer": ("dealer_id",), "price": ("price_minor", "currency"), "status": ("status",),
     "source": ("source",), "externalId": ("external_id",), "createdAt": ("created_at",),
     "updatedAt": ("updated_at",),
+    # Priced from the vehicle's own row, read with its comparables in one statement.
+    "deliveredPrice": (),
 }  # fmt: skip
 
 
@@ -101,6 +104,15 @@ class Vehicle(Node):
     async def dealer(self, info: Info) -> Dealer:
         row = await info.context.loaders.dealer_by_id.load(self.dealer_id)
         return Dealer.from_row(row)
+
+    @strawberry.field(
+        description="The price delivered to an EU country (ISO 3166-1 alpha-2), VAT "
+        "included; null for a sold or withdrawn vehicle. Batched over a page."
+    )
+    async def delivered_price(self, info: Info, destination_country: str) -> DeliveredPrice | None:
+        from resolvers.pricing import delivered_price
+
+        return await delivered_price(info, self.pk, destination_country)
 
 
 @strawberry.type

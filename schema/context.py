@@ -11,7 +11,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from auth.principal import ANONYMOUS, Principal
 from core.db import OperationConnection
+from core.rate_limit import RateLimiter
 from core.settings import Settings
 from loaders import Loaders
 
@@ -28,6 +30,12 @@ class Context:
     redis: Redis
     loaders: Loaders
     request_id: str | None
+    # Who is calling (auth/backend.py); over WebSocket, set again from connection_init.
+    principal: Principal = ANONYMOUS
+    # The WebSocket connection_init payload, set by Strawberry.
+    connection_params: dict[str, object] | None = None
+    # Spends query cost against the caller's budget (schema/throttle.py).
+    rate_limiter: RateLimiter | None = None
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

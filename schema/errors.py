@@ -5,7 +5,8 @@
      ├── BadUserInputError        BAD_USER_INPUT (names the offending `field`)
      ├── UnauthenticatedError     UNAUTHENTICATED
      ├── ForbiddenError           FORBIDDEN
-     └── ConflictError            CONFLICT
+     ├── ConflictError            CONFLICT
+     └── RateLimitedError         RATE_LIMITED (carries `retryAfter`, seconds)
 
 Anything else raised while resolving is an unexpected error: the `CodedErrors`
 extension replaces it by `INTERNAL_SERVER_ERROR` and the request id.
@@ -67,3 +68,10 @@ class ForbiddenError(ApiError):
 
 class ConflictError(ApiError):
     code = ErrorCode.CONFLICT
+
+
+class RateLimitedError(ApiError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(message, retryAfter=retry_after, **extensions)

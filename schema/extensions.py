@@ -30,7 +30,10 @@ def apply_error_code(error: GraphQLError, *, debug: bool = False) -> None:
         error.extensions = {**(error.extensions or {}), **original.as_extensions()}
         return
     if error.path is None and not _is_unexpected(original):
-        error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
+        code = ErrorCode.BAD_USER_INPUT
+        if "Document contains more than" in error.message and "tokens" in error.message:
+            code = ErrorCode.QUERY_TOO_COMPLEX  # the parser's token limit
+        error.extensions = {**(error.extensions or {}), "code": code.value}
         return
     request_id = request_id_var.get()
     log.error(

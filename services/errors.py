@@ -2,9 +2,13 @@
 
 DomainError
  └── InvalidArgumentError   an argument breaks a rule (names the argument)
+
+FieldProblem: one input field refused by a rule, for mutations' `userErrors`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class DomainError(Exception):
@@ -18,3 +22,12 @@ class InvalidArgumentError(DomainError):
         super().__init__(f"{argument}: {message}")
         self.argument = argument
         self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One input field at fault: its name, a stable code and a sentence for the user."""
+
+    field: str
+    code: str
+    message: str

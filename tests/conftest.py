@@ -20,10 +20,14 @@ import asyncpg
 import httpx
 import pytest
 from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.app import create_app
+from core.db import create_engine
 from core.embedded import embedded_servers
 from core.migrate import upgrade_to_head_async
+from core.redis import create_redis
 from core.settings import Environment, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +79,9 @@ def settings(servers: Servers) -> Settings:
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         log_json=True,
+        # The whole suite calls from one address: a budget no test run exhausts; the
+        # rate-limit tests set their own small one.
+        rate_limit_anonymous=(10_000_000, 1_000_000),
         _env_file=None,
     )
 
@@ -102,6 +109,23 @@ async def database(servers: Servers) -> str:
         await conn.close()
     SyncRedis.from_url(servers.redis_url).flushdb()
     return servers.database_url
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, database: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test database, for calling services directly."""
+    engine = create_engine(settings, database_url=database)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A Redis client on the test Redis."""
+    assert settings.redis_url is not None
+    client = create_redis(settings.redis_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture
@@ -143,6 +167,7 @@ def start_uvicorn(
         "DATABASE_URL": servers.database_url,
         "REDIS_URL": servers.redis_url,
         "ENVIRONMENT": "test",
+        "RATE_LIMIT_ANONYMOUS": "[10000000, 1000000]",
         **(extra_env or {}),
     }
     log_file = log_path.open("wb")
@@ -184,10 +209,18 @@ def live_server(
 async def graphql(
     client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, **headers: str
 ) -> dict[str, Any]:
-    """POST a GraphQL operation and return the decoded body."""
+    """POST a GraphQL operation; the decoded body without the cost report every response has.
+
+    The cost report's shape is checked here (tests/api/test_protection.py checks its
+    figures), so that tests can compare the rest of the body whole.
+    """
     response = await client.post(
         "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
     )
     assert response.headers["content-type"].startswith("application/"), response.text
     body: dict[str, Any] = response.json()
+    extensions = body.pop("extensions", None)
+    if extensions is not None:
+        assert set(extensions) == {"cost"}, extensions
+        assert isinstance(extensions["cost"]["requestedQueryCost"], int)
     return body

@@ -107,6 +107,10 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
         output, _ = first.communicate(timeout=60)
         assert first.returncode == 0, output
         assert "seeded 5000 demo vehicles" in output
+        # Ready-to-paste demo credentials, the same on every start.
+        assert "buyer@example.com, dealer@example.com, admin@example.com" in output
+        assert "password demo-password" in output
+        assert "X-API-Key: ab_demo_demopartner1_" in output
     finally:
         if first.poll() is None:
             first.kill()
@@ -123,6 +127,7 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
         output, _ = again.communicate(timeout=60)
         assert again.returncode == 0, output
         assert "seeded" not in output
+        assert "password demo-password" in output
     finally:
         if again.poll() is None:
             again.kill()

@@ -1,0 +1,266 @@
+"""GraphQL over HTTP as its specification says, on top of Strawberry's ASGI view.
+
+- Media types: `application/graphql-response+json` when the client accepts it, else
+  `application/json`; 406 when the client accepts neither (and no GraphiQL page).
+- POST bodies must be `application/json` (415 otherwise), at most `max_body_bytes` (413).
+  Together with "GET runs queries only", this is the CSRF defence: a cross-site form or
+  `text/plain` POST is refused, and a JSON POST needs a CORS preflight.
+- A mutation over GET is 405 with `Allow: POST`.
+- A request that fails before execution (syntax, validation, variable coercion, cost,
+  limits) has no `data` key; under `application/graphql-response+json` it is a 400.
+- Automatic persisted queries (core/persisted_queries.py), by POST or GET.
+- GET responses carry cache headers: public for anonymous queries, so a CDN can keep them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
+
+from core.persisted_queries import (
+    PersistedQueryError,
+    PersistedQueryStore,
+    parse_extension,
+    sha256_of,
+)
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+GET_CACHE_SECONDS = 60
+
+
+class HTTPError(HTTPException):
+    """An HTTP-level refusal, answered as a GraphQL error body with extra headers."""
+
+    def __init__(
+        self, status_code: int, reason: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code, reason)
+        self.headers = headers or {}
+
+
+@dataclass(slots=True)
+class _Exchange:
+    media_type: str
+    method: str
+    anonymous: bool
+    request_error: bool = False
+    status: int | None = None
+
+
+_exchange: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
+    "graphql_http_exchange", default=None
+)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when nothing fits."""
+    if not accept:
+        return JSON
+    ranked: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranked[media.lower()] = max(quality, ranked.get(media.lower(), 0.0))
+    graphql_q = ranked.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    json_q = max(ranked.get(JSON, 0.0), ranked.get("application/*", 0.0), ranked.get("*/*", 0.0))
+    if graphql_q > 0 and graphql_q >= json_q:
+        return GRAPHQL_RESPONSE_JSON
+    if json_q > 0:
+        return JSON
+    return None
+
+
+def _error_result(message: str, code: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
+
+
+def _failed_before_execution(result: ExecutionResult) -> bool:
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+class HTTPGraphQL(GraphQL[Any, None]):
+    """Strawberry's view with the HTTP rules above."""
+
+    max_body_bytes: int = 1_000_000
+    persisted_queries: PersistedQueryStore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as error:
+            headers = getattr(error, "headers", {})
+            response = JSONResponse(
+                {"errors": [{"message": error.reason, "extensions": {"code": "BAD_USER_INPUT"}}]},
+                status_code=error.status_code,
+                headers=headers,
+            )
+        await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # Only a browser asking for a page, and never a GET that carries an operation
+        # (a persisted query comes by GET with `extensions` and no `query`).
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and params.get("query") is None
+            and params.get("extensions") is None
+        )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        if request.method not in ("GET", "POST"):
+            raise HTTPError(405, "GraphQL accepts GET and POST", {"Allow": "GET, POST"})
+        accept = request.headers.get("accept")
+        media_type = negotiate(accept)
+        wants_page = request.method == "GET" and "text/html" in (accept or "") and self.graphql_ide
+        if media_type is None and not wants_page:
+            raise HTTPError(406, f"can only produce {GRAPHQL_RESPONSE_JSON} or {JSON}")
+        if request.method == "POST":
+            await self._read_body(request)
+        exchange = _Exchange(
+            media_type=media_type or JSON,
+            method=request.method,
+            anonymous="authorization" not in request.headers and "x-api-key" not in request.headers,
+        )
+        token = _exchange.set(exchange)
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            _exchange.reset(token)
+
+    async def _read_body(self, request: Request) -> None:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise HTTPError(415, f"POST bodies must be {JSON}", {"Accept-Post": JSON})
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise HTTPError(413, f"the body is larger than {self.max_body_bytes} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise HTTPError(413, f"the body is larger than {self.max_body_bytes} bytes")
+        request._body = bytes(body)  # Starlette's cache: the view reads it from here
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        exchange = _exchange.get()
+        store_as: str | None = None
+        try:
+            persisted = parse_extension(request_data.extensions)
+        except PersistedQueryError as error:
+            return self._refused(exchange, _error_result(str(error), "BAD_USER_INPUT"))
+        if persisted is not None and self.persisted_queries is not None:
+            if request_data.query is None:
+                text = await self.persisted_queries.get(persisted.sha256)
+                if text is None:
+                    result = _error_result("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                    return self._refused(exchange, result, status=200)
+                request_data.query = text
+            elif sha256_of(request_data.query) != persisted.sha256:
+                message = "extensions.persistedQuery.sha256Hash does not match the query"
+                return self._refused(exchange, _error_result(message, "BAD_USER_INPUT"))
+            else:
+                store_as = persisted.sha256
+        method = request_adapter.method
+        try:
+            result = await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=OperationType.from_http(method),
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if method == "GET":
+                raise HTTPError(405, "mutations are sent by POST", {"Allow": "POST"}) from None
+            raise HTTPError(400, error.as_http_error_reason(method)) from None
+        except CannotGetOperationTypeError as error:
+            raise HTTPError(400, error.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise HTTPError(400, "no GraphQL query in the request") from None
+        if _failed_before_execution(result):
+            return self._refused(exchange, result)
+        if store_as is not None and self.persisted_queries is not None:
+            await self.persisted_queries.put(store_as, request_data.query)
+        return result
+
+    @staticmethod
+    def _refused(
+        exchange: _Exchange | None, result: ExecutionResult, *, status: int | None = None
+    ) -> ExecutionResult:
+        if exchange is not None:
+            exchange.request_error = True
+            exchange.status = status
+        return result
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        exchange = _exchange.get()
+        single = response_data if isinstance(response_data, dict) else None
+        if exchange is not None and single is not None and exchange.request_error:
+            single.pop("data", None)  # a request error has no data entry at all
+        response = super().create_response(response_data, sub_response)
+        if exchange is None:
+            return response
+        response.headers["content-type"] = exchange.media_type
+        if single is not None and exchange.request_error and not sub_response.status_code:
+            if exchange.status is not None:
+                response.status_code = exchange.status
+            elif exchange.media_type == GRAPHQL_RESPONSE_JSON:
+                response.status_code = 400
+        if exchange.method == "GET":
+            failed = (
+                exchange.request_error
+                or response.status_code >= 400
+                or (single is not None and bool(single.get("errors")))
+            )
+            if failed:
+                response.headers["cache-control"] = "no-store"
+            elif exchange.anonymous:
+                response.headers["cache-control"] = f"public, max-age={GET_CACHE_SECONDS}"
+            else:
+                response.headers["cache-control"] = "private, no-cache"
+            response.headers["vary"] = "Accept, Authorization, X-API-Key"
+        return response

@@ -1,0 +1,80 @@
+"""Cost-based rate limits: a leaky bucket per identity in Redis, one atomic script.
+
+The bucket holds up to `capacity` points and refills at `rate` points a second. A request
+reserves its requested cost before it runs and gets back the part it did not use. Time is
+Redis's own clock, so every API replica drains the same bucket at the same pace.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from core.redis_keys import RATE_LIMIT_PREFIX
+
+# KEYS[1] bucket; ARGV: capacity, rate per second, cost (negative: a refund).
+# Returns {allowed (0/1), available after (milli-points), retry after (ms)}.
+_BUCKET_SCRIPT = """
+local capacity = tonumber(ARGV[1]) * 1000
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3]) * 1000
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+local level = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now_ms
+level = math.min(capacity, level + math.max(0, now_ms - at) * rate)
+local allowed = 1
+local retry = 0
+if cost > 0 and cost > level then
+  allowed = 0
+  retry = math.ceil((cost - level) / rate)
+else
+  level = math.min(capacity, level - cost)
+end
+redis.call('HSET', KEYS[1], 'level', level, 'at', now_ms)
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate) + 1000)
+return {allowed, math.floor(level), retry}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BucketLimit:
+    capacity: int
+    restore_rate: int  # points a second
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    allowed: bool
+    available: int
+    retry_after_seconds: int
+
+
+class RateLimiter:
+    """Reserves and refunds query cost against per-identity buckets."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._script = redis.register_script(_BUCKET_SCRIPT)
+
+    async def _run(self, identity: str, limit: BucketLimit, cost: int) -> BucketState:
+        # The script works in milli-points per millisecond: rate points/s = rate milli/ms.
+        allowed, level, retry_ms = await self._script(
+            keys=[RATE_LIMIT_PREFIX + identity],
+            args=[limit.capacity, limit.restore_rate, cost],
+        )
+        return BucketState(
+            allowed=bool(allowed),
+            available=int(level) // 1000,
+            retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0,
+        )
+
+    async def reserve(self, identity: str, limit: BucketLimit, cost: int) -> BucketState:
+        """Take `cost` points if the bucket holds them; otherwise say when it will."""
+        return await self._run(identity, limit, max(cost, 0))
+
+    async def refund(self, identity: str, limit: BucketLimit, points: int) -> BucketState:
+        """Give back `points` a request reserved but did not use."""
+        return await self._run(identity, limit, -max(points, 0))

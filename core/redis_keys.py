@@ -1,0 +1,30 @@
+"""Every Redis key prefix the application uses, one constant each, in one place.
+
+A key is its prefix followed by the identifiers the constant's comment names. Keeping
+them here makes collisions visible and lets operations find what a key belongs to.
+"""
+
+from __future__ import annotations
+
+# Pricing: one hash per vehicle, `quote-cache:<vehicle id>`, whose fields are
+# `<destination>:<rules version>` and whose values are a computed pricing (JSON) with
+# its own expiry; deleting the hash invalidates every destination of the vehicle at once.
+QUOTE_CACHE_PREFIX = "quote-cache:"
+
+# Sign-in throttling (services/accounts/throttle.py), counters expiring with their window:
+# `throttle:login:account:<sha256(email)[:32]>` counts sign-in attempts on one account,
+# `throttle:auth:client:<client address>` sign-in and registration attempts from one address.
+LOGIN_ACCOUNT_THROTTLE_PREFIX = "throttle:login:account:"
+AUTH_CLIENT_THROTTLE_PREFIX = "throttle:auth:client:"
+
+# Query-cost rate limits (core/rate_limit.py): `rate-limit:<identity>`, a hash holding the
+# bucket's level and last update; identity is `user:<id>`, `partner:<id>` or `ip:<address>`.
+RATE_LIMIT_PREFIX = "rate-limit:"
+
+# Automatic persisted queries (core/persisted_queries.py): `apq:<sha256 hex>` holds the
+# document text of a query that passed validation.
+PERSISTED_QUERY_PREFIX = "apq:"
+
+# Order events (services/events.py): one pub/sub channel for every order's committed
+# transitions; each message names its order and sequence.
+ORDER_EVENTS_CHANNEL = "order-events"

@@ -1,0 +1,37 @@
+"""Delivered prices by (vehicle id, destination), and quotes by id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiodataloader import DataLoader
+
+from core.db import OperationConnection
+from models.base import utcnow
+from services.pricing.delivered import delivered_prices
+from services.pricing.engine import PricedQuote
+from services.pricing.quotes import StoredQuote, fetch_quotes
+
+
+class DeliveredPriceByVehicleIdLoader(DataLoader[tuple[int, str], PricedQuote | None]):
+    """Each vehicle's price delivered to a country: one valuation statement per batch."""
+
+    def __init__(self, connection: OperationConnection) -> None:
+        super().__init__()
+        self._connection = connection
+
+    async def batch_load_fn(self, keys: Sequence[tuple[int, str]]) -> list[PricedQuote | None]:
+        prices = await delivered_prices(await self._connection.get(), keys, as_of=utcnow().date())
+        return [prices[key] for key in keys]
+
+
+class QuoteByIdLoader(DataLoader[int, StoredQuote | None]):
+    """Persisted quotes with their lines by id (None where there is none)."""
+
+    def __init__(self, connection: OperationConnection) -> None:
+        super().__init__()
+        self._connection = connection
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[StoredQuote | None]:
+        found = await fetch_quotes(await self._connection.get(), keys)
+        return [found.get(key) for key in keys]

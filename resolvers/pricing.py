@@ -1,0 +1,54 @@
+"""Pricing fields: requestQuote, quote(id:) and Vehicle.deliveredPrice."""
+
+from __future__ import annotations
+
+from schema.context import Info
+from schema.errors import BadUserInputError, NotFoundError
+from schema.ids import decode_int_id
+from schema.payloads import UserError
+from schema.pricing import DeliveredPrice, Quote, RequestQuoteInput, RequestQuotePayload
+from services.pricing import quotes
+from services.pricing.engine import check_destination
+from services.pricing.errors import PricingError, UnsupportedDestinationError
+from services.pricing.rules import current_rules
+
+
+async def request_quote(info: Info, input: RequestQuoteInput) -> RequestQuotePayload:
+    """Quote a vehicle to a destination; refusals come back as userErrors."""
+    vehicle_id = decode_int_id(input.vehicle_id, "Vehicle", field="vehicleId")
+    try:
+        stored = await quotes.request_quote(
+            info.context.db.database.engine,
+            info.context.redis,
+            vehicle_id,
+            input.destination_country,
+        )
+    except PricingError as error:
+        user_error = UserError(
+            field=["input", error.argument], code=error.code.value, message=error.message
+        )
+        return RequestQuotePayload(quote=None, user_errors=[user_error])
+    info.context.loaders.quote_by_id.prime(stored.id, stored)
+    return RequestQuotePayload(quote=Quote.from_stored(stored), user_errors=[])
+
+
+async def quote(info: Info, id: str) -> Quote | None:
+    """One quote by global ID; null and NOT_FOUND when there is none."""
+    stored = await info.context.loaders.quote_by_id.load(decode_int_id(id, "Quote"))
+    if stored is None:
+        raise NotFoundError(f"no quote with id {id}", field="id")
+    return Quote.from_stored(stored)
+
+
+async def delivered_price(
+    info: Info, vehicle_id: int, destination_country: str
+) -> DeliveredPrice | None:
+    """The vehicle's price delivered to the country, batched over the page; null if unquotable."""
+    try:
+        destination = check_destination(destination_country, current_rules())
+    except UnsupportedDestinationError as error:
+        raise BadUserInputError(error.message, field="destinationCountry") from None
+    pricing = await info.context.loaders.delivered_price_by_vehicle_id.load(
+        (vehicle_id, destination)
+    )
+    return None if pricing is None else DeliveredPrice.from_pricing(pricing)

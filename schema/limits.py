@@ -1,0 +1,161 @@
+"""Document limits checked before validation, so hostile documents cost microseconds.
+
+graphql-core's validation has rules that grow with the square of repeated fields
+(OverlappingFieldsCanBeMerged): 5,000 copies of one field take seconds to validate. One
+linear walk of the parsed document, before validation, refuses such documents first.
+The token limit is applied by the parser itself (Strawberry's MaxTokensLimiter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from strawberry.extensions import ValidationCache
+
+from schema.errors import ErrorCode
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_fields: int = 600
+    max_directives: int = 50
+    max_operations: int = 20
+
+
+@dataclass(slots=True)
+class _Tally:
+    fields: int = 0
+    aliases: int = 0
+    directives: int = 0
+
+
+class DocumentTooLargeError(Exception):
+    def __init__(self, message: str, limit: str, maximum: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
+
+
+def check_document(document: DocumentNode, limits: DocumentLimits) -> None:
+    """Raise `DocumentTooLargeError` for the first limit the document breaks."""
+    fragments = {
+        node.name.value: node
+        for node in document.definitions
+        if isinstance(node, FragmentDefinitionNode)
+    }
+    operations = [
+        node for node in document.definitions if isinstance(node, OperationDefinitionNode)
+    ]
+    if len(operations) > limits.max_operations:
+        raise DocumentTooLargeError(
+            f"the document has {len(operations)} operations; at most {limits.max_operations}",
+            "operations",
+            limits.max_operations,
+        )
+    tally = _Tally()
+    for definition in document.definitions:
+        tally.directives += len(getattr(definition, "directives", None) or ())
+    for operation in operations:
+        _walk(operation.selection_set, 1, fragments, limits, tally, frozenset())
+    _check(tally.aliases, limits.max_aliases, "aliases")
+    _check(tally.directives, limits.max_directives, "directives")
+
+
+def _check(count: int, maximum: int, what: str) -> None:
+    if count > maximum:
+        raise DocumentTooLargeError(
+            f"the document has more than {maximum} {what} (at least {count})", what, maximum
+        )
+
+
+def _selections(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    tally: _Tally,
+    seen: frozenset[str],
+) -> Iterator[tuple[FieldNode, frozenset[str]]]:
+    for selection in selection_set.selections:
+        tally.directives += len(selection.directives or ())
+        if isinstance(selection, FieldNode):
+            yield selection, seen
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _selections(selection.selection_set, fragments, tally, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:  # cycles are validation's business
+                yield from _selections(fragment.selection_set, fragments, tally, seen | {name})
+
+
+def _walk(
+    selection_set: SelectionSetNode,
+    depth: int,
+    fragments: dict[str, FragmentDefinitionNode],
+    limits: DocumentLimits,
+    tally: _Tally,
+    seen: frozenset[str],
+) -> None:
+    if depth > limits.max_depth:
+        raise DocumentTooLargeError(
+            f"the document nests deeper than {limits.max_depth} levels", "depth", limits.max_depth
+        )
+    for field, field_seen in _selections(selection_set, fragments, tally, seen):
+        tally.fields += 1
+        if field.alias is not None:
+            tally.aliases += 1
+        if tally.fields > limits.max_fields:
+            raise DocumentTooLargeError(
+                f"the document selects more than {limits.max_fields} fields",
+                "fields",
+                limits.max_fields,
+            )
+        if field.selection_set is not None:
+            _walk(field.selection_set, depth + 1, fragments, limits, tally, field_seen)
+
+
+class LimitedValidation(ValidationCache):
+    """Refuses over-large documents, then validates the rest with a shared cache.
+
+    One extension, because Strawberry's validation cache would otherwise validate (and
+    overwrite the refusal of) a document the limits had already refused.
+    """
+
+    def __init__(self, limits: DocumentLimits, *, maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is None:
+            yield
+            return
+        try:
+            check_document(document, self.limits)
+        except DocumentTooLargeError as error:
+            ctx.pre_execution_errors = [
+                GraphQLError(
+                    str(error),
+                    extensions={
+                        "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                        "limit": error.limit,
+                        "maximum": error.maximum,
+                    },
+                )
+            ]
+            yield
+            return
+        yield from super().on_validate()

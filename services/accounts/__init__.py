@@ -1,0 +1,1 @@
+"""Accounts and access: registration, sign-in, sessions, partners and their API keys."""

@@ -1,0 +1,184 @@
+"""Sessions: an access token plus a refresh token, rotated on every use.
+
+Each sign-in starts a refresh-token family. `refresh_session` spends the presented token
+(marks it used) and hands out its successor in the same family, in one transaction that
+locks the token's row, so two concurrent refreshes with one token cannot both succeed.
+A token presented a second time means it leaked (or a client replayed it): the whole
+family is revoked, the thief's and the owner's tokens alike, and both must sign in again
+(OAuth 2.0 Security BCP, refresh token rotation). `end_session` (logout) revokes the
+family too. Access tokens are not revocable: they expire within ACCESS_TOKEN_TTL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from auth.tokens import AccessClaims, TokenCodec, new_refresh_token, refresh_token_hash
+from core.settings import Settings
+from models.account import RefreshToken, User, UserRole
+from services.accounts.errors import InvalidRefreshTokenError
+from services.accounts.throttle import ThrottleLimits
+
+refresh_table: sa.Table = RefreshToken.__table__  # type: ignore[attr-defined]
+user_table: sa.Table = User.__table__  # type: ignore[attr-defined]
+
+MAX_REFRESH_TOKEN_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPolicy:
+    """How sessions are made and sign-ins throttled (from the settings)."""
+
+    codec: TokenCodec
+    refresh_ttl: timedelta
+    throttle: ThrottleLimits
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccountPolicy:
+        """The policy configured by the JWT, token TTL and login throttle settings."""
+        return cls(
+            codec=TokenCodec.from_settings(settings),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+            throttle=ThrottleLimits(
+                per_account=settings.login_attempts_per_account,
+                per_client=settings.login_attempts_per_client,
+                window_seconds=settings.login_throttle_window_seconds,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    email: str
+    role: UserRole
+    dealer_id: int | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> UserRecord:
+        """A user from a row with the app_user columns."""
+        return cls(
+            id=row["id"],
+            email=row["email"],
+            role=UserRole(row["role"]),
+            dealer_id=row["dealer_id"],
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user: UserRecord
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+async def start_session(
+    conn: AsyncConnection,
+    policy: AccountPolicy,
+    user: UserRecord,
+    *,
+    family_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Session:
+    """Store a new refresh token (in a new family unless given) and sign an access token."""
+    issued = now or datetime.now(UTC)
+    refresh_token = new_refresh_token()
+    refresh_expires_at = issued + policy.refresh_ttl
+    await conn.execute(
+        refresh_table.insert().values(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=refresh_token_hash(refresh_token),
+            created_at=issued,
+            expires_at=refresh_expires_at,
+        )
+    )
+    claims = AccessClaims(user_id=user.id, role=user.role, dealer_id=user.dealer_id)
+    return Session(
+        user=user,
+        access_token=policy.codec.issue(claims, now=issued),
+        access_expires_at=issued + policy.codec.access_ttl,
+        refresh_token=refresh_token,
+        refresh_expires_at=refresh_expires_at,
+    )
+
+
+class _Outcome(enum.Enum):
+    ROTATED = "rotated"
+    UNKNOWN = "the refresh token is invalid"
+    EXPIRED = "the refresh token has expired; sign in again"
+    REVOKED = "the refresh token was revoked; sign in again"
+    REUSED = (
+        "the refresh token was already used, so every token of this sign-in is now "
+        "revoked; sign in again"
+    )
+
+
+async def _locked_token(conn: AsyncConnection, token: str) -> Any:
+    if not token or len(token) > MAX_REFRESH_TOKEN_LENGTH:
+        return None
+    rt = refresh_table.c
+    account = [column.label(f"account_{column.name}") for column in user_table.c]
+    statement = (
+        sa.select(refresh_table, *account)
+        .join(user_table, user_table.c.id == rt.user_id)
+        .where(rt.token_hash == refresh_token_hash(token))
+        .with_for_update(of=refresh_table)
+    )
+    return (await conn.execute(statement)).mappings().first()
+
+
+async def _revoke_family(conn: AsyncConnection, family_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        refresh_table.update()
+        .where(refresh_table.c.family_id == family_id, refresh_table.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def refresh_session(engine: AsyncEngine, policy: AccountPolicy, token: str) -> Session:
+    """Spend a refresh token for a new session; a reused one revokes its whole family."""
+    now = datetime.now(UTC)
+    session: Session | None = None
+    async with engine.begin() as conn:
+        row = await _locked_token(conn, token)
+        if row is None:
+            outcome = _Outcome.UNKNOWN
+        elif row["revoked_at"] is not None:
+            outcome = _Outcome.REVOKED
+        elif row["used_at"] is not None:
+            outcome = _Outcome.REUSED
+            await _revoke_family(conn, row["family_id"], now)
+        elif row["expires_at"] <= now:
+            outcome = _Outcome.EXPIRED
+        else:
+            outcome = _Outcome.ROTATED
+            await conn.execute(
+                refresh_table.update().where(refresh_table.c.id == row["id"]).values(used_at=now)
+            )
+            user = UserRecord.from_row({c.name: row[f"account_{c.name}"] for c in user_table.c})
+            session = await start_session(conn, policy, user, family_id=row["family_id"], now=now)
+    # Outside the block: the family's revocation above is committed before we refuse.
+    if session is None:
+        raise InvalidRefreshTokenError(outcome.value)
+    return session
+
+
+async def end_session(engine: AsyncEngine, token: str) -> None:
+    """Log out: revoke every token of the presented token's family (idempotent)."""
+    async with engine.begin() as conn:
+        row = await _locked_token(conn, token)
+        if row is None:
+            raise InvalidRefreshTokenError(_Outcome.UNKNOWN.value)
+        await _revoke_family(conn, row["family_id"], datetime.now(UTC))
