@@ -10,7 +10,9 @@ first that refuses decides the error:
     HasRole(*roles)        a user with one of these roles
     ListsForOwnDealer      createVehicle: a dealer lists only for their own dealer
     OwnershipPermission    base: admins pass, others must own the resource `owner` finds
-     └── IsVehicleOwner    the vehicle named by `input` belongs to the caller's dealer
+     ├── IsVehicleOwner    the vehicle named by `input` belongs to the caller's dealer
+     └── IsOrderOwner      the order named by `input` or `id` is the caller's (buyer/partner)
+    CanOrder               a buyer or a partner: who may place orders
 
 Schema directives are off (`use_directives=False`): a permission is documented in the
 field's description, and the SDL stays free of server-only directives.
@@ -28,6 +30,7 @@ from strawberry.types import Info
 from auth.principal import ANONYMOUS, Principal, PrincipalKind
 from models.account import UserRole
 from schema.errors import ForbiddenError, UnauthenticatedError
+from schema.ids import decode_int_id
 
 SIGN_IN_MESSAGE = "Sign in first: send Authorization: Bearer <access token>, or an API key."
 
@@ -162,3 +165,33 @@ class IsVehicleOwner(OwnershipPermission):
         reference: VehicleReference = kwargs["input"]
         row = await info.context.loaders.vehicle_by_id.load(reference.vehicle_key())
         return None if row is None else Owner(dealer_id=row["dealer_id"])
+
+
+class OrderReference(Protocol):
+    def order_key(self) -> int:
+        """The order's primary key named by the input (decoded from its global ID)."""
+
+
+class IsOrderOwner(OwnershipPermission):
+    """The order named by `input` (or the `id` argument) is the caller's: its buyer, or the
+    partner that placed it. Staff act on every order."""
+
+    message = "Only the order's buyer, the partner that placed it, or staff may do this."
+
+    async def owner(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> Owner | None:
+        reference: OrderReference | None = kwargs.get("input")
+        order_id = (
+            reference.order_key() if reference is not None else decode_int_id(kwargs["id"], "Order")
+        )
+        row = await info.context.loaders.order_by_id.load(order_id)
+        return None if row is None else Owner(user_id=row["buyer_id"], partner_id=row["partner_id"])
+
+
+class CanOrder(_Permission):
+    """Buyers and partners place orders; dealers and staff do not buy."""
+
+    message = "Only a buyer or a partner may place orders."
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _signed_in(info)
+        return principal.kind is PrincipalKind.PARTNER or principal.role is UserRole.BUYER

@@ -115,6 +115,16 @@ class OperationConnection:
                     self._conn = await self._database.engine.connect()
         return self._conn
 
+    async def for_writes(self) -> AsyncEngine:
+        """The engine for a use-case that opens its own transaction.
+
+        The operation's read connection goes back to the pool first (it reopens on the
+        next read): a request never holds two connections, so concurrent writers cannot
+        exhaust the pool waiting on each other.
+        """
+        await self.close()
+        return self._database.engine
+
     async def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,9 +154,17 @@ class HTTPGraphQL(GraphQL[Any, None]):
         )
         token = _exchange.set(exchange)
         try:
+            if request.method == "POST":
+                return await self.run_once(
+                    request, lambda: super(HTTPGraphQL, self).run(request, context, root_value)
+                )
             return await super().run(request, context, root_value)
         finally:
             _exchange.reset(token)
+
+    async def run_once(self, request: Request, proceed: Callable[[], Awaitable[Any]]) -> Any:
+        """Where a POST (its body read) runs; a subclass may make it idempotent."""
+        return await proceed()
 
     async def _read_body(self, request: Request) -> None:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import strawberry
+from graphql import GraphQLError, OperationType, parse
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
@@ -19,13 +21,21 @@ from auth.backend import AuthenticationFailed, Authenticator
 from auth.principal import ANONYMOUS, Principal
 from core.db import Database, OperationConnection
 from core.graphiql import render_graphiql_page
-from core.graphql_http import HTTPGraphQL
+from core.graphql_http import HTTPError, HTTPGraphQL, negotiate
+from core.idempotency import (
+    IdempotencyConflict,
+    IdempotencyStore,
+    StoredResponse,
+    fingerprint,
+    valid_key,
+)
 from core.logging import request_id_var
 from core.persisted_queries import PersistedQueryStore
 from core.rate_limit import RateLimiter
 from core.settings import Settings
 from loaders import Loaders
 from schema.context import Context
+from schema.cost import find_operation
 from schema.extensions import apply_error_code
 
 EXAMPLE_QUERY = """\
@@ -69,6 +79,27 @@ _request_contexts: contextvars.ContextVar[list[Context] | None] = contextvars.Co
 )
 
 
+def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        payload = orjson.loads(request._body)  # read and size-checked by HTTPGraphQL
+    except (AttributeError, orjson.JSONDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _is_mutation(payload: dict[str, Any]) -> bool:
+    query = payload.get("query")
+    if not isinstance(query, str):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    name = payload.get("operationName")
+    operation = find_operation(document, name if isinstance(name, str) else None)
+    return operation is not None and operation.operation is OperationType.MUTATION
+
+
 class GraphQLView(HTTPGraphQL):
     def __init__(
         self,
@@ -87,6 +118,7 @@ class GraphQLView(HTTPGraphQL):
         self.rate_limiter = RateLimiter(redis)
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
+        self.idempotency = IdempotencyStore(database.engine)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -107,6 +139,50 @@ class GraphQLView(HTTPGraphQL):
         if opened is not None:
             opened.append(context)  # its connection is closed when the request ends
         return context
+
+    async def run_once(self, request: Request, proceed: Callable[[], Awaitable[Any]]) -> Any:
+        """Mutations sent with an Idempotency-Key run once (core/idempotency.py)."""
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return await proceed()
+        if not valid_key(key):
+            raise HTTPError(400, "Idempotency-Key: 1 to 200 printable ASCII characters")
+        payload = _json_object(request)
+        if payload is None or not _is_mutation(payload):
+            return await proceed()
+        principal = _principal_of(request)
+        client = request.client
+        identity = (
+            principal.identity
+            if principal.is_authenticated
+            else f"ip:{client.host if client else '-'}"
+        )
+        try:
+            replay = await self.idempotency.begin(identity, key, fingerprint(payload))
+        except IdempotencyConflict as conflict:
+            return JSONResponse(
+                {"errors": [{"message": str(conflict), "extensions": {"code": "CONFLICT"}}]},
+                status_code=409,
+            )
+        if replay is not None:
+            return Response(
+                replay.body,
+                status_code=replay.status_code,
+                media_type=negotiate(request.headers.get("accept")) or "application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        try:
+            response = await proceed()
+        except BaseException:
+            await self.idempotency.release(identity, key)
+            raise
+        if response.status_code >= 500 or not isinstance(response.body, bytes):
+            await self.idempotency.release(identity, key)
+        else:
+            await self.idempotency.finish(
+                identity, key, StoredResponse(response.status_code, response.body)
+            )
+        return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the connection_init payload; a bad credential closes the socket."""

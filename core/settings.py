@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_page_size: int = Field(default=100, ge=1, le=1000)
 
+    # How long a reservation holds the vehicle before the expiry job releases it.
+    reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
     # Protection (schema/limits.py, schema/throttle.py, core/graphql_http.py).
     max_query_cost: int = Field(default=5000, ge=1)
     max_query_depth: int = Field(default=15, ge=1, le=100)  # introspection nests 15 deep

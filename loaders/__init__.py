@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.db import OperationConnection
 from loaders.dealer import DealerByIdLoader
+from loaders.order import EventsByOrderIdLoader, OrderByIdLoader
 from loaders.pricing import DeliveredPriceByVehicleIdLoader, QuoteByIdLoader
 from loaders.user import UserByIdLoader
 from loaders.vehicle import (
@@ -34,6 +35,8 @@ class Loaders:
     user_by_id: UserByIdLoader
     delivered_price_by_vehicle_id: DeliveredPriceByVehicleIdLoader
     quote_by_id: QuoteByIdLoader
+    order_by_id: OrderByIdLoader
+    events_by_order_id: EventsByOrderIdLoader
 
     @classmethod
     def create(cls, connection: OperationConnection) -> Loaders:
@@ -45,4 +48,6 @@ class Loaders:
             user_by_id=UserByIdLoader(connection),
             delivered_price_by_vehicle_id=DeliveredPriceByVehicleIdLoader(connection),
             quote_by_id=QuoteByIdLoader(connection),
+            order_by_id=OrderByIdLoader(connection),
+            events_by_order_id=EventsByOrderIdLoader(connection),
         )

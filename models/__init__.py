@@ -2,6 +2,7 @@
 
 from models.account import ApiKey, Partner, RefreshToken, User, UserRole
 from models.dealer import Dealer
+from models.order import IdempotencyRecord, Order, OrderEvent, OrderStatus
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.vehicle import BodyType, CurrencyCode, FuelType, Transmission, Vehicle, VehicleStatus
 
@@ -11,7 +12,11 @@ __all__ = [
     "CurrencyCode",
     "Dealer",
     "FuelType",
+    "IdempotencyRecord",
     "MarketPosition",
+    "Order",
+    "OrderEvent",
+    "OrderStatus",
     "Partner",
     "Quote",
     "QuoteLine",

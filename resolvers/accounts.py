@@ -59,7 +59,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
     ctx = info.context
     try:
         session = await users.register(
-            ctx.db.database.engine, ctx.redis, _policy(info),
+            await ctx.db.for_writes(), ctx.redis, _policy(info),
             email=input.email, password=input.password, client=_client(info),
         )  # fmt: skip
     except LoginThrottledError as error:
@@ -83,7 +83,7 @@ async def login(info: Info, input: LoginInput) -> AuthPayload:
     ctx = info.context
     try:
         session = await users.login(
-            ctx.db.database.engine, ctx.redis, _policy(info),
+            await ctx.db.for_writes(), ctx.redis, _policy(info),
             email=input.email, password=input.password, client=_client(info),
         )  # fmt: skip
     except LoginThrottledError as error:
@@ -97,7 +97,7 @@ async def refresh(info: Info, input: RefreshTokenInput) -> AuthPayload:
     """Rotate the refresh token; a reused one revokes the sign-in (UNAUTHENTICATED)."""
     try:
         session = await sessions.refresh_session(
-            info.context.db.database.engine, _policy(info), input.refresh_token
+            await info.context.db.for_writes(), _policy(info), input.refresh_token
         )
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
@@ -107,7 +107,7 @@ async def refresh(info: Info, input: RefreshTokenInput) -> AuthPayload:
 async def logout(info: Info, input: LogoutInput) -> LogoutPayload:
     """Revoke every refresh token of the sign-in; an unknown token is UNAUTHENTICATED."""
     try:
-        await sessions.end_session(info.context.db.database.engine, input.refresh_token)
+        await sessions.end_session(await info.context.db.for_writes(), input.refresh_token)
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
     return LogoutPayload(revoked=True)

@@ -49,7 +49,7 @@ async def create_vehicle(info: Info, input: CreateVehicleInput) -> CreateVehicle
         return CreateVehiclePayload(user_errors=_user_errors([missing]))
     try:
         row = await listing.create_listing(
-            info.context.db.database.engine, dealer_id, input.values()
+            await info.context.db.for_writes(), dealer_id, input.values()
         )
     except listing.ListingRefusedError as error:
         return CreateVehiclePayload(user_errors=_user_errors(error.problems))
@@ -61,7 +61,7 @@ async def update_vehicle(info: Info, input: UpdateVehicleInput) -> UpdateVehicle
     ctx = info.context
     try:
         change = await listing.update_listing(
-            ctx.db.database.engine, ctx.redis, input.vehicle_key(), input.values(),
+            await ctx.db.for_writes(), ctx.redis, input.vehicle_key(), input.values(),
             owner_dealer_id=_owner(info),
         )  # fmt: skip
     except listing.ListingNotFoundError:
@@ -76,7 +76,7 @@ async def withdraw_vehicle(info: Info, input: WithdrawVehicleInput) -> WithdrawV
     ctx = info.context
     try:
         change = await listing.withdraw_listing(
-            ctx.db.database.engine, ctx.redis, input.vehicle_key(), owner_dealer_id=_owner(info)
+            await ctx.db.for_writes(), ctx.redis, input.vehicle_key(), owner_dealer_id=_owner(info)
         )
     except listing.ListingNotFoundError:
         raise NotFoundError(f"no vehicle with id {input.id}", field="id") from None

@@ -18,7 +18,7 @@ async def request_quote(info: Info, input: RequestQuoteInput) -> RequestQuotePay
     vehicle_id = decode_int_id(input.vehicle_id, "Vehicle", field="vehicleId")
     try:
         stored = await quotes.request_quote(
-            info.context.db.database.engine,
+            await info.context.db.for_writes(),
             info.context.redis,
             vehicle_id,
             input.destination_country,

@@ -22,13 +22,20 @@ from schema.catalog_query import CatalogQuery
 from schema.extensions import apply_error_code
 from schema.limits import DocumentLimits, LimitedValidation
 from schema.listings_root import ListingMutation
+from schema.orders import Order
+from schema.orders_root import OrderMutation, OrderQuery
 from schema.pricing_root import PricingMutation, PricingQuery
 from schema.throttle import QueryCostLimiter, bucket_for
 
 # Each feature contributes its own root fields; they are merged into one Query and one
 # Mutation here, so features never edit each other's root types.
-QUERY_PARTS: tuple[type, ...] = (CatalogQuery, AccountQuery, PricingQuery)
-MUTATION_PARTS: tuple[type, ...] = (AccountMutation, ListingMutation, PricingMutation)
+QUERY_PARTS: tuple[type, ...] = (CatalogQuery, AccountQuery, PricingQuery, OrderQuery)
+MUTATION_PARTS: tuple[type, ...] = (
+    AccountMutation,
+    ListingMutation,
+    PricingMutation,
+    OrderMutation,
+)
 
 PARSER_CACHE_SIZE = 1024
 VALIDATION_CACHE_SIZE = 1024
@@ -70,7 +77,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     schema = Schema(
         query=merge_types("Query", QUERY_PARTS),
         mutation=merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
-        types=[Vehicle, Dealer, User],
+        types=[Vehicle, Dealer, User, Order],
         extensions=extensions,
         config=StrawberryConfig(
             auto_camel_case=True,

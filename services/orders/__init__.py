@@ -1,0 +1,1 @@
+"""Orders: the lifecycle table, transactional transitions, and the ordering use-cases."""
