@@ -168,11 +168,8 @@ async def order_page(
 
     return OrderConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        page_info=PageInfo.of(
+            edges, has_next_page=page.has_next_page, has_previous_page=page.has_previous_page
         ),
         count=count,
     )

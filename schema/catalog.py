@@ -144,11 +144,8 @@ class VehicleConnection:
         edges = [VehicleEdge(cursor=cursor_of(row), node=Vehicle.from_row(row)) for row in rows]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next_page,
-                has_previous_page=has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=PageInfo.of(
+                edges, has_next_page=has_next_page, has_previous_page=has_previous_page
             ),
             count=count,
         )
