@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -205,15 +205,47 @@ def dev(
         )
         server = uvicorn.Server(config)
         # uvicorn re-raises the stop signal once it has shut down; turning SIGTERM into an
-        # exception (as SIGINT already is) lets the embedded servers stop cleanly after it.
+        # exception (as SIGINT already is) lets the worker and the embedded servers stop
+        # cleanly after it.
         signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            server.run()
+            asyncio.run(_serve_with_worker(server, settings))
         except (_StopRequested, KeyboardInterrupt):
             typer.echo("stopped; embedded servers shut down cleanly")
             return
         if not server.started:
             raise _fail(f"could not serve on {host}:{port} (is the port in use?)")
+
+
+async def _serve_with_worker(server: Any, settings: Settings) -> None:
+    """The API and the job worker in one event loop (`dev`)."""
+    from jobs.worker import create_worker
+
+    worker = create_worker(settings, handle_signals=False)
+    worker_task = asyncio.create_task(worker.async_run())
+    try:
+        await server.serve()
+    finally:
+        await worker.close()
+        worker_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker_task
+
+
+@app.command()
+def worker() -> None:
+    """Run the background job worker (arq) against DATABASE_URL and REDIS_URL."""
+    from core.logging import configure_logging
+    from jobs.worker import create_worker
+
+    settings = _load_settings()
+    for name, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
+        if not value:
+            raise _fail(f"refusing to start: {name}: required by `worker`")
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    # arq handles SIGINT and SIGTERM: running jobs get job_completion_wait to finish,
+    # the rest are handed back to the queue for another worker.
+    create_worker(settings).run()
 
 
 @app.command()

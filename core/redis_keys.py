@@ -28,3 +28,8 @@ PERSISTED_QUERY_PREFIX = "apq:"
 # Order events (services/events.py): one pub/sub channel for every order's committed
 # transitions; each message names its order and sequence.
 ORDER_EVENTS_CHANNEL = "order-events"
+
+# Background jobs (jobs/worker.py): arq's queue. arq keeps its own keys beside it:
+# `arq:job:<id>`, `arq:result:<id>`, `arq:in-progress:<id>`, `arq:retry:<id>`,
+# `arq:abort`, and the health-check key `<queue>:health-check`.
+JOB_QUEUE = "autobroker:jobs"

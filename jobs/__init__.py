@@ -1,0 +1,1 @@
+"""Background jobs (arq): the worker's settings and thin job functions over services."""

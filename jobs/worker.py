@@ -1,0 +1,81 @@
+"""The arq worker: its functions, schedules, shared clients and retry policy.
+
+Every job is safe to run twice (arq delivers at least once). A job that raises is retried
+up to `MAX_TRIES` times, `arq.Retry` backing off as the job asks; the outcome of each run
+is logged. Feature modules add their job functions to `FUNCTIONS` and schedules to
+`CRON_JOBS` here, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+
+from core.db import Database, create_engine
+from core.redis import create_redis
+from core.redis_keys import JOB_QUEUE
+from core.settings import Settings
+from jobs.context import JobResources
+from jobs.orders import complete_delivered_job, expire_reservations_job
+
+MAX_TRIES = 5
+JOB_TIMEOUT_SECONDS = 300
+
+FUNCTIONS: list[Any] = [
+    func(expire_reservations_job, name="expire_reservations", max_tries=MAX_TRIES),
+    func(complete_delivered_job, name="complete_delivered", max_tries=MAX_TRIES),
+]
+
+CRON_JOBS: list[Any] = [
+    # unique: with several workers, one run per tick (arq locks the cron job's id)
+    cron(expire_reservations_job, name="cron:expire_reservations", second=0, unique=True),
+    cron(complete_delivered_job, name="cron:complete_delivered", minute=7, second=30, unique=True),
+]
+
+
+def _startup(settings: Settings) -> Any:
+    async def startup(ctx: dict[str, Any]) -> None:
+        assert settings.redis_url is not None
+        ctx["resources"] = JobResources(
+            settings=settings,
+            database=Database(create_engine(settings)),
+            redis=create_redis(settings.redis_url),
+        )
+
+    return startup
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    res: JobResources | None = ctx.get("resources")
+    if res is not None:
+        await res.redis.aclose()
+        await res.database.dispose()
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    assert settings.redis_url is not None
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+def create_worker(
+    settings: Settings, *, handle_signals: bool = True, burst: bool = False
+) -> Worker:
+    """A worker on the configured Redis, with every job and schedule."""
+    return Worker(
+        functions=FUNCTIONS,
+        cron_jobs=CRON_JOBS,
+        queue_name=JOB_QUEUE,
+        redis_settings=redis_settings(settings),
+        on_startup=_startup(settings),
+        on_shutdown=_shutdown,
+        handle_signals=handle_signals,
+        burst=burst,
+        max_tries=MAX_TRIES,
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        # On SIGTERM, running jobs get this long to finish before they are handed back.
+        job_completion_wait=30,
+        keep_result=3600,
+    )
