@@ -176,7 +176,7 @@ async def test_a_price_change_shows_in_the_next_quote_at_once(
     vehicle_id = to_global_id("Vehicle", vehicle)
     first = (await _request(client, vehicle_id, "FR"))["quote"]
     # What updateVehicle does: change the price, commit, invalidate the vehicle's quotes.
-    await db_conn.execute("UPDATE vehicle SET price_minor = 1_850_000 WHERE id = $1", vehicle)
+    await db_conn.execute("UPDATE vehicle SET price_minor = $2 WHERE id = $1", vehicle, 1_850_000)
     redis = create_redis(servers.redis_url)
     try:
         await invalidate_vehicle_quotes(redis, vehicle)

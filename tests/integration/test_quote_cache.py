@@ -109,7 +109,7 @@ async def test_a_price_changed_without_invalidation_is_seen_all_the_same(
 ) -> None:
     vehicle = await insert(model=unique_model(), price_minor=2_000_000)
     before, _ = await _quote(engine, redis, vehicle)
-    await db_conn.execute("UPDATE vehicle SET price_minor = 1_800_000 WHERE id = $1", vehicle)
+    await db_conn.execute("UPDATE vehicle SET price_minor = $2 WHERE id = $1", vehicle, 1_800_000)
     after, statements = await _quote(engine, redis, vehicle)
     # The cached facts no longer match the row: a miss, not a stale price.
     assert _valued(statements)
