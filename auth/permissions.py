@@ -11,7 +11,8 @@ first that refuses decides the error:
     ListsForOwnDealer      createVehicle: a dealer lists only for their own dealer
     OwnershipPermission    base: admins pass, others must own the resource `owner` finds
      ├── IsVehicleOwner    the vehicle named by `input` belongs to the caller's dealer
-     └── IsOrderOwner      the order named by `input` or `id` is the caller's (buyer/partner)
+     ├── IsOrderOwner      the order named by `input`, `orderId` or `id` is the caller's
+     └── IsPaymentOwner    the payment named by `input` is for an order of the caller's
     CanOrder               a buyer or a partner: who may place orders
 
 Schema directives are off (`use_directives=False`): a permission is documented in the
@@ -173,17 +174,39 @@ class OrderReference(Protocol):
 
 
 class IsOrderOwner(OwnershipPermission):
-    """The order named by `input` (or the `id` argument) is the caller's: its buyer, or the
-    partner that placed it. Staff act on every order."""
+    """The order named by `input` (or the `orderId` or `id` argument) is the caller's: its
+    buyer, or the partner that placed it. Staff act on every order."""
 
     message = "Only the order's buyer, the partner that placed it, or staff may do this."
 
     async def owner(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> Owner | None:
         reference: OrderReference | None = kwargs.get("input")
-        order_id = (
-            reference.order_key() if reference is not None else decode_int_id(kwargs["id"], "Order")
-        )
+        if reference is not None:
+            order_id = reference.order_key()
+        elif "order_id" in kwargs:
+            order_id = decode_int_id(kwargs["order_id"], "Order", field="orderId")
+        else:
+            order_id = decode_int_id(kwargs["id"], "Order")
         row = await info.context.loaders.order_by_id.load(order_id)
+        return None if row is None else Owner(user_id=row["buyer_id"], partner_id=row["partner_id"])
+
+
+class PaymentReference(Protocol):
+    def payment_key(self) -> int:
+        """The payment's primary key named by the input (decoded from its global ID)."""
+
+
+class IsPaymentOwner(OwnershipPermission):
+    """The payment named by `input` is for an order of the caller's (as IsOrderOwner)."""
+
+    message = "Only the order's buyer, the partner that placed it, or staff may do this."
+
+    async def owner(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> Owner | None:
+        reference: PaymentReference = kwargs["input"]
+        payment = await info.context.loaders.payment_by_id.load(reference.payment_key())
+        if payment is None:
+            return None
+        row = await info.context.loaders.order_by_id.load(payment["order_id"])
         return None if row is None else Owner(user_id=row["buyer_id"], partner_id=row["partner_id"])
 
 

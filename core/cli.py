@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from core.settings import Settings, UnsafeSettingsError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,6 +47,10 @@ def _load_settings(**overrides: object) -> Settings:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]).upper() or "settings"
         raise _fail(f"invalid setting {name}: {first['msg']}") from None
+    except SettingsError as error:  # a list or mapping setting that is not valid JSON
+        found = re.search(r'field "(\w+)"', str(error))
+        name = found.group(1).upper() if found else "settings"
+        raise _fail(f"invalid setting {name}: not valid JSON") from None
 
 
 @contextlib.contextmanager
@@ -174,6 +180,7 @@ def dev(
     from core.app import create_app
     from core.logging import configure_logging
     from core.migrate import upgrade_to_head
+    from core.stripe_emulator import dev as stripe_dev
     from services.accounts.demo import ensure_demo_accounts
 
     base = _load_settings()
@@ -189,6 +196,7 @@ def dev(
         if seeded:
             typer.echo(f"seeded {seeded} demo vehicles")
         demo = asyncio.run(_on_engine(settings, ensure_demo_accounts))
+        settings, stripe_socket = stripe_dev.dev_settings(settings)
         url = f"http://{host}:{port}"
         typer.secho(
             f"\nAuto-Broker is running\n"
@@ -197,6 +205,7 @@ def dev(
             f"  Health       {url}/health/ready\n"
             f"  Data         {data_dir.resolve()}\n"
             f"{_demo_banner(demo)}"
+            f"{stripe_dev.banner(settings, emulated=stripe_socket is not None)}"
             f"Press Ctrl-C to stop.\n",
             fg=typer.colors.GREEN,
         )
@@ -209,7 +218,8 @@ def dev(
         # cleanly after it.
         signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            asyncio.run(_serve_with_worker(server, settings))
+            emulator = stripe_dev.running(stripe_socket, api_host=host, api_port=port)
+            asyncio.run(_serve_with_worker(server, settings, emulator))
         except (_StopRequested, KeyboardInterrupt):
             typer.echo("stopped; embedded servers shut down cleanly")
             return
@@ -217,83 +227,23 @@ def dev(
             raise _fail(f"could not serve on {host}:{port} (is the port in use?)")
 
 
-async def _serve_with_worker(server: Any, settings: Settings) -> None:
-    """The API and the job worker in one event loop (`dev`)."""
-    from jobs.worker import create_worker
-
-    worker = create_worker(settings, handle_signals=False)
-    worker_task = asyncio.create_task(worker.async_run())
-    try:
-        await server.serve()
-    finally:
-        await worker.close()
-        worker_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker_task
-
-
-@app.command()
-def worker() -> None:
-    """Run the background job worker (arq) against DATABASE_URL and REDIS_URL."""
-    from core.logging import configure_logging
-    from jobs.worker import create_worker
-
-    settings = _load_settings()
-    for name, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
-        if not value:
-            raise _fail(f"refusing to start: {name}: required by `worker`")
-    configure_logging(level=settings.log_level, json=settings.log_json)
-    # arq handles SIGINT and SIGTERM: running jobs get job_completion_wait to finish,
-    # the rest are handed back to the queue for another worker.
-    create_worker(settings).run()
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",  # noqa: S104
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+async def _serve_with_worker(
+    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[None]
 ) -> None:
-    """Run in production: external PostgreSQL and Redis, no seeding, safe settings only."""
-    import uvicorn
+    """The API, the job worker and what runs `beside` them (the Stripe emulator) in one
+    event loop (`dev`)."""
+    from jobs.worker import create_worker
 
-    from core.logging import configure_logging
-
-    settings = _load_settings()
-    try:
-        settings.check_production()
-    except UnsafeSettingsError as error:
-        raise _fail(f"refusing to start: {error}") from None
-    _refuse_demo_credentials(settings)
-    configure_logging(level=settings.log_level, json=settings.log_json)
-    uvicorn.run(
-        "core.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        proxy_headers=True,
-    )
-
-
-def _refuse_demo_credentials(settings: Settings) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from services.accounts.demo import demo_credentials_present
-
-    try:
-        present = asyncio.run(_on_engine(settings, demo_credentials_present))
-    except (SQLAlchemyError, OSError) as error:
-        raise _fail(f"refusing to start: cannot check the database ({type(error).__name__}); "
-                    "is it reachable and migrated (`autobroker migrate`)?") from None  # fmt: skip
-    if present:
-        raise _fail(
-            "refusing to start: the database holds the development demo accounts or API key; "
-            "remove them with `autobroker remove-demo-accounts`"
-        )
+    async with beside:
+        worker = create_worker(settings, handle_signals=False)
+        worker_task = asyncio.create_task(worker.async_run())
+        try:
+            await server.serve()
+        finally:
+            await worker.close()
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
 
 
 @app.command("create-api-key")
@@ -360,6 +310,10 @@ def export_schema(
     typer.echo(f"wrote {output}")
 
 
+# Commands defined in sibling modules register themselves on `app` when imported.
+from core import cli_feeds, cli_partners, cli_serve  # noqa: E402, F401
+
+
 def main() -> None:
     """Entry point of the `autobroker` script."""
     try:
@@ -369,4 +323,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m core.cli`: run the imported module's app, on which the sibling modules
+    # above registered their commands (this __main__ copy has none of them).
+    from core.cli import main as imported_main
+
+    imported_main()

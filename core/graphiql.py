@@ -117,6 +117,9 @@ _PAGE = """\
         var fetcher = GraphiQL.createFetcher({{
           url: url.href,
           subscriptionUrl: subscriptionUrl.href,
+          // Marks GraphiQL's requests: in development they may run unregistered
+          // operations even when registered operations are required.
+          headers: {{ "X-GraphiQL": "1" }},
         }});
 
         var exampleTab = {{ query: config.exampleQuery }};

@@ -69,6 +69,11 @@ _exchange: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
 )
 
 
+def current_exchange() -> _Exchange | None:
+    """The HTTP exchange being served (None outside one)."""
+    return _exchange.get()
+
+
 def negotiate(accept: str | None) -> str | None:
     """The response media type for an Accept header; None when nothing fits."""
     if not accept:
@@ -94,7 +99,7 @@ def negotiate(accept: str | None) -> str | None:
     return None
 
 
-def _error_result(message: str, code: str) -> ExecutionResult:
+def error_result(message: str, code: str) -> ExecutionResult:
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
@@ -194,17 +199,17 @@ class HTTPGraphQL(GraphQL[Any, None]):
         try:
             persisted = parse_extension(request_data.extensions)
         except PersistedQueryError as error:
-            return self._refused(exchange, _error_result(str(error), "BAD_USER_INPUT"))
+            return self._refused(exchange, error_result(str(error), "BAD_USER_INPUT"))
         if persisted is not None and self.persisted_queries is not None:
             if request_data.query is None:
                 text = await self.persisted_queries.get(persisted.sha256)
                 if text is None:
-                    result = _error_result("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                    result = error_result("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
                     return self._refused(exchange, result, status=200)
                 request_data.query = text
             elif sha256_of(request_data.query) != persisted.sha256:
                 message = "extensions.persistedQuery.sha256Hash does not match the query"
-                return self._refused(exchange, _error_result(message, "BAD_USER_INPUT"))
+                return self._refused(exchange, error_result(message, "BAD_USER_INPUT"))
             else:
                 store_as = persisted.sha256
         method = request_adapter.method

@@ -18,10 +18,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from auth.backend import AuthenticationFailed, Authenticator
-from auth.principal import ANONYMOUS, Principal
+from auth.principal import ANONYMOUS, Principal, PrincipalKind
+from core import metrics
 from core.db import Database, OperationConnection
 from core.graphiql import render_graphiql_page
-from core.graphql_http import HTTPError, HTTPGraphQL, negotiate
+from core.graphql_http import HTTPError, HTTPGraphQL, current_exchange, error_result, negotiate
+from core.graphql_ws import OpenSockets, configure_websockets
 from core.idempotency import (
     IdempotencyConflict,
     IdempotencyStore,
@@ -30,13 +32,16 @@ from core.idempotency import (
     valid_key,
 )
 from core.logging import request_id_var
-from core.persisted_queries import PersistedQueryStore
+from core.order_events_hub import OrderEventsHub
+from core.persisted_queries import PersistedQueryStore, sha256_of
 from core.rate_limit import RateLimiter
 from core.settings import Settings
 from loaders import Loaders
 from schema.context import Context
 from schema.cost import find_operation
 from schema.extensions import apply_error_code
+from services.accounts.documents import find_document
+from services.payments.gateway import PaymentGateway
 
 EXAMPLE_QUERY = """\
 # Welcome to the Auto-Broker API. Press the run button to try this catalog query;
@@ -79,6 +84,16 @@ _request_contexts: contextvars.ContextVar[list[Context] | None] = contextvars.Co
 )
 
 
+def _document_id(request: Any) -> str | None:
+    """The trusted document named by the request: `documentId` in the body or the URL."""
+    if request.method == "GET":
+        value = request.query_params.get("documentId")
+    else:
+        payload = _json_object(request)
+        value = payload.get("documentId") if payload is not None else None
+    return value if isinstance(value, str) and value else None
+
+
 def _json_object(request: Request) -> dict[str, Any] | None:
     try:
         payload = orjson.loads(request._body)  # read and size-checked by HTTPGraphQL
@@ -109,8 +124,14 @@ class GraphQLView(HTTPGraphQL):
         database: Database,
         redis: Any,
         authenticator: Authenticator | None = None,
+        order_events: OrderEventsHub | None = None,
+        payments: PaymentGateway | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        # Timeouts, keep-alive, caps and the registry of open sockets (core/graphql_ws.py).
+        self.open_sockets: OpenSockets = configure_websockets(self, settings)
+        self.order_events = order_events
+        self.payments = payments
         self.settings = settings
         self.database = database
         self.redis = redis
@@ -134,6 +155,8 @@ class GraphQLView(HTTPGraphQL):
             request_id=request_id_var.get(),
             rate_limiter=self.rate_limiter,
             principal=_principal_of(request),
+            order_events=self.order_events,
+            payments=self.payments,
         )
         opened = _request_contexts.get()
         if opened is not None:
@@ -184,6 +207,67 @@ class GraphQLView(HTTPGraphQL):
             )
         return response
 
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        """Partners (and, when required, everyone but staff) run registered operations only."""
+        principal: Principal = context.principal
+        graphiql = self.settings.is_development and request.headers.get("x-graphiql") == "1"
+        if principal.kind is PrincipalKind.PARTNER or (
+            self.settings.require_registered_operations and not principal.is_admin and not graphiql
+        ):
+            body = await self._registered_body(request, context, principal, request_data)
+            if body is None:
+                return self._refused(
+                    current_exchange(),
+                    error_result(
+                        "only registered operations may run: send documentId (or the "
+                        "persisted query's sha256Hash) of an operation in your manifest",
+                        "PERSISTED_QUERY_NOT_ALLOWED",
+                    ),
+                )
+            request_data.query = body
+            if request_data.extensions:
+                request_data.extensions = {
+                    k: v for k, v in request_data.extensions.items() if k != "persistedQuery"
+                }
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    async def _registered_body(
+        self, request: Any, context: Context, principal: Principal, request_data: Any
+    ) -> str | None:
+        registry = principal.partner_id if principal.kind is PrincipalKind.PARTNER else None
+        conn = await context.db.get()
+        document_id = _document_id(request)
+        if document_id is not None:
+            if document_id.startswith("sha256:"):
+                body = await find_document(
+                    conn, registry, sha256=document_id.removeprefix("sha256:")
+                )
+            else:
+                body = await find_document(conn, registry, document_id=document_id)
+        else:
+            persisted = (request_data.extensions or {}).get("persistedQuery")
+            digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+            if not isinstance(digest, str) and isinstance(request_data.query, str):
+                digest = sha256_of(request_data.query)
+            body = (
+                await find_document(conn, registry, sha256=digest)
+                if isinstance(digest, str)
+                else None
+            )
+        if body is not None and request_data.query not in (None, body):
+            return None  # a text beside the id must be the registered text itself
+        return body
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the connection_init payload; a bad credential closes the socket."""
         if self.authenticator is None:
@@ -219,6 +303,7 @@ class GraphQLView(HTTPGraphQL):
         # bypasses it, so no error ever leaves without a code.
         for error in result.errors or ():
             apply_error_code(error, debug=self.settings.debug)
+        metrics.record_errors((error.extensions or {}).get("code") for error in result.errors or ())
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:

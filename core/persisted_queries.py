@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from core.metrics import record_cache
 from core.redis_keys import PERSISTED_QUERY_PREFIX
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -64,6 +65,7 @@ class PersistedQueryStore:
             pipe.get(key)
             pipe.expire(key, PERSISTED_QUERY_TTL_SECONDS)
             value, _ = await pipe.execute()
+        record_cache("persisted_query", hit=value is not None)
         return value.decode() if value is not None else None
 
     async def put(self, sha256: str, query: str) -> None:

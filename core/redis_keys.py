@@ -26,10 +26,12 @@ RATE_LIMIT_PREFIX = "rate-limit:"
 PERSISTED_QUERY_PREFIX = "apq:"
 
 # Order events (services/events.py): one pub/sub channel for every order's committed
-# transitions; each message names its order and sequence.
+# transitions; each message names its order and sequence. Each API process listens with
+# one subscription (core/order_events_hub.py).
 ORDER_EVENTS_CHANNEL = "order-events"
 
 # Background jobs (jobs/worker.py): arq's queue. arq keeps its own keys beside it:
 # `arq:job:<id>`, `arq:result:<id>`, `arq:in-progress:<id>`, `arq:retry:<id>`,
-# `arq:abort`, and the health-check key `<queue>:health-check`.
+# `arq:abort`, and the health-check key `<queue>:health-check`. Job ids chosen by us:
+# `stripe-event:<Stripe event id>` applies one webhook event once (jobs/payments.py).
 JOB_QUEUE = "autobroker:jobs"

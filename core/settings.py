@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     login_throttle_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # Payments (services/payments): unset STRIPE_API_BASE means Stripe itself; `dev` and
+    # the tests point it at the local emulator (core/stripe_emulator).
+    stripe_api_base: str | None = Field(default=None, description="e.g. http://127.0.0.1:12111")
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
+    # Reconciliation asks Stripe about payments and refunds pending longer than this.
+    payment_reconcile_after_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
@@ -68,8 +75,22 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_page_size: int = Field(default=100, ge=1, le=1000)
 
+    # Registered (trusted) operations only, for every client but staff (and GraphiQL in
+    # development); partners are always held to their own registered operations.
+    require_registered_operations: bool = False
+
     # How long a reservation holds the vehicle before the expiry job releases it.
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Feed ingestion (services/feeds): files named over GraphQL must be in this directory
+    # (unset: <DATA_DIR>/feeds); a worker holds a run under a lease it renews every second.
+    feed_directory: Path | None = Field(default=None, description="feed files for the API")
+    feed_lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+    # WebSocket subscriptions (core/graphql_ws.py).
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    ws_keep_alive_seconds: float = Field(default=15.0, gt=0, le=300)  # legacy graphql-ws `ka`
+    ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
 
     # Protection (schema/limits.py, schema/throttle.py, core/graphql_http.py).
     max_query_cost: int = Field(default=5000, ge=1)
@@ -89,6 +110,15 @@ class Settings(BaseSettings):
     rate_limit_partners: dict[int, tuple[int, int]] = Field(default_factory=dict)
     log_level: str = "INFO"
     log_json: bool = True
+
+    # Operations (core/metrics.py, core/cli.py serve and worker).
+    metrics_enabled: bool = Field(default=True, description="serve GET /metrics")
+    # On SIGTERM `serve` stops accepting and gives in-flight requests this long to finish.
+    graceful_shutdown_seconds: int = Field(default=20, ge=0, le=600)
+    # On SIGTERM the worker lets running jobs finish this long, then hands them back.
+    worker_shutdown_seconds: int = Field(default=25, ge=0, le=3600)
+    # `autobroker worker` serves its own /metrics on this port (unset: none).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("database_url")
     @classmethod
@@ -112,6 +142,15 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _stripe_api_base(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("STRIPE_API_BASE must be an http:// or https:// URL")
+        return value.rstrip("/")
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -127,6 +166,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def feeds_path(self) -> Path:
+        """Where the API lets staff name feed files."""
+        return self.feed_directory or self.data_dir / "feeds"
+
+    @property
     def is_development(self) -> bool:
         return self.environment is not Environment.PRODUCTION
 
@@ -139,6 +183,12 @@ class Settings(BaseSettings):
         secret = self.jwt_secret.get_secret_value()
         if secret == DEV_JWT_SECRET or len(secret) < 32:
             raise UnsafeSettingsError("JWT_SECRET", "set a random secret of at least 32 characters")
+        if self.stripe_secret_key is None:
+            raise UnsafeSettingsError("STRIPE_SECRET_KEY", "required by `serve` (payments)")
+        if self.stripe_webhook_secret is None:
+            raise UnsafeSettingsError("STRIPE_WEBHOOK_SECRET", "required by `serve` (webhooks)")
+        if self.stripe_api_base is not None and not self.stripe_api_base.startswith("https://"):
+            raise UnsafeSettingsError("STRIPE_API_BASE", "production talks to Stripe over https")
 
 
 @lru_cache(maxsize=1)

@@ -12,14 +12,23 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import Worker, func
+from arq.worker import Function, Worker, func
 
 from core.db import Database, create_engine
 from core.redis import create_redis
 from core.redis_keys import JOB_QUEUE
 from core.settings import Settings
 from jobs.context import JobResources
+from jobs.feeds import ingest_feed_job, sweep_unfinished_job
+from jobs.observed import observed
 from jobs.orders import complete_delivered_job, expire_reservations_job
+from jobs.payments import (
+    apply_stripe_event_job,
+    close_payment_gateway,
+    open_payment_gateway,
+    reconcile_payments_job,
+)
+from jobs.pricing import refresh_quote_cache_job
 
 MAX_TRIES = 5
 JOB_TIMEOUT_SECONDS = 300
@@ -27,12 +36,20 @@ JOB_TIMEOUT_SECONDS = 300
 FUNCTIONS: list[Any] = [
     func(expire_reservations_job, name="expire_reservations", max_tries=MAX_TRIES),
     func(complete_delivered_job, name="complete_delivered", max_tries=MAX_TRIES),
+    func(ingest_feed_job, name="ingest_feed", max_tries=MAX_TRIES),
+    func(sweep_unfinished_job, name="sweep_unfinished", max_tries=MAX_TRIES),
+    func(refresh_quote_cache_job, name="refresh_quote_cache", max_tries=MAX_TRIES),
+    func(apply_stripe_event_job, name="apply_stripe_event", max_tries=MAX_TRIES),
+    func(reconcile_payments_job, name="reconcile_payments", max_tries=MAX_TRIES),
 ]
 
 CRON_JOBS: list[Any] = [
     # unique: with several workers, one run per tick (arq locks the cron job's id)
     cron(expire_reservations_job, name="cron:expire_reservations", second=0, unique=True),
     cron(complete_delivered_job, name="cron:complete_delivered", minute=7, second=30, unique=True),
+    cron(sweep_unfinished_job, name="cron:sweep_unfinished", second=20, unique=True),
+    cron(refresh_quote_cache_job, name="cron:refresh_quote_cache", second=40, unique=True),
+    cron(reconcile_payments_job, name="cron:reconcile_payments", second=50, unique=True),
 ]
 
 
@@ -44,11 +61,13 @@ def _startup(settings: Settings) -> Any:
             database=Database(create_engine(settings)),
             redis=create_redis(settings.redis_url),
         )
+        open_payment_gateway(ctx, settings)
 
     return startup
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    await close_payment_gateway(ctx)
     res: JobResources | None = ctx.get("resources")
     if res is not None:
         await res.redis.aclose()
@@ -65,8 +84,9 @@ def create_worker(
 ) -> Worker:
     """A worker on the configured Redis, with every job and schedule."""
     return Worker(
-        functions=FUNCTIONS,
-        cron_jobs=CRON_JOBS,
+        # Every run measured and traced (jobs/observed.py).
+        functions=[observed(f if isinstance(f, Function) else func(f)) for f in FUNCTIONS],
+        cron_jobs=[observed(job) for job in CRON_JOBS],
         queue_name=JOB_QUEUE,
         redis_settings=redis_settings(settings),
         on_startup=_startup(settings),
@@ -76,6 +96,6 @@ def create_worker(
         max_tries=MAX_TRIES,
         job_timeout=JOB_TIMEOUT_SECONDS,
         # On SIGTERM, running jobs get this long to finish before they are handed back.
-        job_completion_wait=30,
+        job_completion_wait=settings.worker_shutdown_seconds,
         keep_result=3600,
     )

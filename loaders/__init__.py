@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from core.db import OperationConnection
 from loaders.dealer import DealerByIdLoader
+from loaders.feed import FeedRunByIdLoader, RejectionCountByRunIdLoader, RejectionsByRunIdLoader
 from loaders.order import EventsByOrderIdLoader, OrderByIdLoader
+from loaders.payment import (
+    PaymentByIdLoader,
+    PaymentsByOrderIdLoader,
+    RefundByIdLoader,
+    RefundsByPaymentIdLoader,
+)
 from loaders.pricing import DeliveredPriceByVehicleIdLoader, QuoteByIdLoader
 from loaders.user import UserByIdLoader
 from loaders.vehicle import (
@@ -37,6 +44,13 @@ class Loaders:
     quote_by_id: QuoteByIdLoader
     order_by_id: OrderByIdLoader
     events_by_order_id: EventsByOrderIdLoader
+    payment_by_id: PaymentByIdLoader
+    payments_by_order_id: PaymentsByOrderIdLoader
+    refund_by_id: RefundByIdLoader
+    refunds_by_payment_id: RefundsByPaymentIdLoader
+    feed_run_by_id: FeedRunByIdLoader
+    rejections_by_run_id: RejectionsByRunIdLoader
+    rejection_count_by_run_id: RejectionCountByRunIdLoader
 
     @classmethod
     def create(cls, connection: OperationConnection) -> Loaders:
@@ -50,4 +64,11 @@ class Loaders:
             quote_by_id=QuoteByIdLoader(connection),
             order_by_id=OrderByIdLoader(connection),
             events_by_order_id=EventsByOrderIdLoader(connection),
+            payment_by_id=PaymentByIdLoader(connection),
+            payments_by_order_id=PaymentsByOrderIdLoader(connection),
+            refund_by_id=RefundByIdLoader(connection),
+            refunds_by_payment_id=RefundsByPaymentIdLoader(connection),
+            feed_run_by_id=FeedRunByIdLoader(connection),
+            rejections_by_run_id=RejectionsByRunIdLoader(connection),
+            rejection_count_by_run_id=RejectionCountByRunIdLoader(connection),
         )

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aiodataloader import DataLoader
-
 from core.db import OperationConnection
+from loaders.base import MeasuredLoader
 from services.dealers import fetch_dealers_by_ids
 
 
-class DealerByIdLoader(DataLoader[int, Any]):
+class DealerByIdLoader(MeasuredLoader[int, Any]):
     """Dealer rows by primary key (None where there is none)."""
 
     def __init__(self, connection: OperationConnection) -> None:

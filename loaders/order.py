@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aiodataloader import DataLoader
-
 from core.db import OperationConnection
+from loaders.base import MeasuredLoader
 from services.orders.queries import fetch_events_by_order_ids, fetch_orders_by_ids
 
 
-class OrderByIdLoader(DataLoader[int, Any]):
+class OrderByIdLoader(MeasuredLoader[int, Any]):
     """Order rows by primary key (None where there is none)."""
 
     def __init__(self, connection: OperationConnection) -> None:
@@ -23,7 +22,7 @@ class OrderByIdLoader(DataLoader[int, Any]):
         return [rows.get(key) for key in keys]
 
 
-class EventsByOrderIdLoader(DataLoader[int, list[Any]]):
+class EventsByOrderIdLoader(MeasuredLoader[int, list[Any]]):
     """Each order's events in sequence order."""
 
     def __init__(self, connection: OperationConnection) -> None:

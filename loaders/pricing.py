@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiodataloader import DataLoader
-
 from core.db import OperationConnection
+from loaders.base import MeasuredLoader
 from models.base import utcnow
 from services.pricing.delivered import delivered_prices
 from services.pricing.engine import PricedQuote
 from services.pricing.quotes import StoredQuote, fetch_quotes
 
 
-class DeliveredPriceByVehicleIdLoader(DataLoader[tuple[int, str], PricedQuote | None]):
+class DeliveredPriceByVehicleIdLoader(MeasuredLoader[tuple[int, str], PricedQuote | None]):
     """Each vehicle's price delivered to a country: one valuation statement per batch."""
 
     def __init__(self, connection: OperationConnection) -> None:
@@ -25,7 +24,7 @@ class DeliveredPriceByVehicleIdLoader(DataLoader[tuple[int, str], PricedQuote | 
         return [prices[key] for key in keys]
 
 
-class QuoteByIdLoader(DataLoader[int, StoredQuote | None]):
+class QuoteByIdLoader(MeasuredLoader[int, StoredQuote | None]):
     """Persisted quotes with their lines by id (None where there is none)."""
 
     def __init__(self, connection: OperationConnection) -> None:

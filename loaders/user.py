@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiodataloader import DataLoader
-
 from core.db import OperationConnection
+from loaders.base import MeasuredLoader
 from services.accounts.sessions import UserRecord
 from services.accounts.users import fetch_users_by_ids
 
 
-class UserByIdLoader(DataLoader[int, UserRecord | None]):
+class UserByIdLoader(MeasuredLoader[int, UserRecord | None]):
     """Users by primary key (None where there is none)."""
 
     def __init__(self, connection: OperationConnection) -> None:

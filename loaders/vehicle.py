@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiodataloader import DataLoader
-
 from core.db import OperationConnection
+from loaders.base import MeasuredLoader
 from services.vehicles.catalog import (
     Ordering,
     Page,
@@ -21,7 +20,7 @@ from services.vehicles.catalog import (
 )
 
 
-class VehicleByIdLoader(DataLoader[int, Any]):
+class VehicleByIdLoader(MeasuredLoader[int, Any]):
     """Vehicle rows (every column) by primary key (None where there is none)."""
 
     def __init__(self, connection: OperationConnection, columns: frozenset[str]) -> None:
@@ -45,7 +44,7 @@ class DealerVehiclesKey:
     columns: frozenset[str]
 
 
-class VehiclePageByDealerIdLoader(DataLoader[DealerVehiclesKey, Page]):
+class VehiclePageByDealerIdLoader(MeasuredLoader[DealerVehiclesKey, Page]):
     """A page of each dealer's vehicles: one LATERAL query per distinct argument set."""
 
     def __init__(self, connection: OperationConnection) -> None:
@@ -67,7 +66,7 @@ class VehiclePageByDealerIdLoader(DataLoader[DealerVehiclesKey, Page]):
         ]
 
 
-class VehicleCountByDealerIdLoader(DataLoader[tuple[int, VehicleFilter], int]):
+class VehicleCountByDealerIdLoader(MeasuredLoader[tuple[int, VehicleFilter], int]):
     """How many matching vehicles each dealer has, one GROUP BY per distinct filter."""
 
     def __init__(self, connection: OperationConnection) -> None:

@@ -2,8 +2,11 @@
 
 from models.account import ApiKey, Partner, RefreshToken, User, UserRole
 from models.dealer import Dealer
+from models.feed import FeedFormat, FeedRejection, FeedRun, FeedRunStatus
 from models.order import IdempotencyRecord, Order, OrderEvent, OrderStatus
+from models.payment import Payment, PaymentStatus, Refund, RefundStatus, StripeEvent
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
+from models.trusted_document import TrustedDocument
 from models.vehicle import BodyType, CurrencyCode, FuelType, Transmission, Vehicle, VehicleStatus
 
 __all__ = [
@@ -11,6 +14,10 @@ __all__ = [
     "BodyType",
     "CurrencyCode",
     "Dealer",
+    "FeedFormat",
+    "FeedRejection",
+    "FeedRun",
+    "FeedRunStatus",
     "FuelType",
     "IdempotencyRecord",
     "MarketPosition",
@@ -18,11 +25,17 @@ __all__ = [
     "OrderEvent",
     "OrderStatus",
     "Partner",
+    "Payment",
+    "PaymentStatus",
     "Quote",
     "QuoteLine",
     "QuoteLineKind",
     "RefreshToken",
+    "Refund",
+    "RefundStatus",
+    "StripeEvent",
     "Transmission",
+    "TrustedDocument",
     "User",
     "UserRole",
     "VatScheme",

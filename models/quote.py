@@ -78,6 +78,8 @@ class Quote(SQLModel, table=True):
         sa.CheckConstraint("valid_until > created_at", name="quote_valid_after_creation"),
         # A vehicle's quotes, newest first (the FK's index too).
         sa.Index("ix_quote_vehicle_created", "vehicle_id", "created_at"),
+        # The quote-cache refresh reads the last minutes' quotes (services/pricing/refresh.py).
+        sa.Index("ix_quote_created", "created_at"),
     )
 
     id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)

@@ -1,7 +1,8 @@
 """Relay's node(id:) and nodes(ids:): any Node by its global ID.
 
 Public types (Vehicle, Dealer, Quote) resolve for anyone; an Order only for its buyer,
-the partner that placed it, or staff (FORBIDDEN otherwise: the same rule as order(id:)).
+the partner that placed it, or staff (FORBIDDEN otherwise: the same rule as order(id:));
+a Payment or a Refund by the rule of its order; a FeedRun for staff only.
 A User resolves through me/nodes only for themselves or staff.
 """
 
@@ -10,17 +11,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from auth.permissions import Owner, principal_of
+from auth.permissions import HasRole, Owner, principal_of
+from models.account import UserRole
 from schema.accounts import User
 from schema.catalog import Dealer, Vehicle
 from schema.context import Info
 from schema.errors import BadUserInputError, ForbiddenError
+from schema.feeds import FeedRun
 from schema.ids import decode_int_id, from_global_id
 from schema.node import Node
 from schema.orders import Order
+from schema.payments import Payment, Refund
 from schema.pricing import Quote
 
 MAX_NODES = 100
+_STAFF = HasRole(UserRole.ADMIN)
 
 
 async def _vehicle(info: Info, pk: int) -> Node | None:
@@ -53,6 +58,29 @@ async def _order(info: Info, pk: int) -> Node | None:
     return Order.from_row(row)
 
 
+async def _payment(info: Info, pk: int) -> Node | None:
+    row = await info.context.loaders.payment_by_id.load(pk)
+    if row is None:
+        return None
+    await _order(info, row["order_id"])  # the order's rule: FORBIDDEN for anyone else's
+    return Payment.from_row(row)
+
+
+async def _refund(info: Info, pk: int) -> Node | None:
+    row = await info.context.loaders.refund_by_id.load(pk)
+    if row is None:
+        return None
+    await _order(info, row["order_id"])
+    return Refund.from_row(row)
+
+
+async def _feed_run(info: Info, pk: int) -> Node | None:
+    if not _STAFF.has_permission(None, info):  # anonymous: UNAUTHENTICATED
+        raise ForbiddenError(_STAFF.message or "Requires the role ADMIN")
+    row = await info.context.loaders.feed_run_by_id.load(pk)
+    return None if row is None else FeedRun.from_row(row)
+
+
 async def _user(info: Info, pk: int) -> Node | None:
     principal = principal_of(info)
     if not (principal.is_admin or principal.user_id == pk):
@@ -66,7 +94,10 @@ RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Dealer": _dealer,
     "Quote": _quote,
     "Order": _order,
+    "Payment": _payment,
+    "Refund": _refund,
     "User": _user,
+    "FeedRun": _feed_run,
 }
 
 

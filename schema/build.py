@@ -15,26 +15,43 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from core.settings import Settings
+from core.tracing import tracing_enabled
 from schema.accounts import User
 from schema.accounts_root import AccountMutation, AccountQuery
 from schema.catalog import Dealer, Vehicle
 from schema.catalog_query import CatalogQuery
 from schema.extensions import apply_error_code
+from schema.feeds import FeedRun
+from schema.feeds_root import FeedMutation, FeedQuery
 from schema.limits import DocumentLimits, LimitedValidation
 from schema.listings_root import ListingMutation
+from schema.metrics import OperationMetrics
+from schema.operation_scope import WebSocketOperationScope
 from schema.orders import Order
 from schema.orders_root import OrderMutation, OrderQuery
+from schema.payments import Payment, Refund
+from schema.payments_root import PaymentMutation
 from schema.pricing_root import PricingMutation, PricingQuery
+from schema.subscriptions import Subscription
 from schema.throttle import QueryCostLimiter, bucket_for
+from schema.tracing import TracedOperations
 
 # Each feature contributes its own root fields; they are merged into one Query and one
 # Mutation here, so features never edit each other's root types.
-QUERY_PARTS: tuple[type, ...] = (CatalogQuery, AccountQuery, PricingQuery, OrderQuery)
+QUERY_PARTS: tuple[type, ...] = (
+    CatalogQuery,
+    AccountQuery,
+    PricingQuery,
+    OrderQuery,
+    FeedQuery,
+)
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutation,
     ListingMutation,
     PricingMutation,
     OrderMutation,
+    PaymentMutation,
+    FeedMutation,
 )
 
 PARSER_CACHE_SIZE = 1024
@@ -67,6 +84,8 @@ def build_schema(settings: Settings | None = None) -> Schema:
         max_directives=settings.max_query_directives,
     )
     extensions: list[Any] = [
+        WebSocketOperationScope,  # first: the other extensions see the operation's context
+        OperationMetrics,  # core/metrics.py: count, latency, outcome, SQL statements
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
@@ -74,10 +93,13 @@ def build_schema(settings: Settings | None = None) -> Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    if tracing_enabled():  # OTEL_* variables (core/tracing.py)
+        extensions.insert(1, TracedOperations)
     schema = Schema(
         query=merge_types("Query", QUERY_PARTS),
         mutation=merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
-        types=[Vehicle, Dealer, User, Order],
+        subscription=Subscription,
+        types=[Vehicle, Dealer, User, Order, Payment, Refund, FeedRun],
         extensions=extensions,
         config=StrawberryConfig(
             auto_camel_case=True,

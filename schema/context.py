@@ -13,9 +13,11 @@ from strawberry.types import Info as StrawberryInfo
 
 from auth.principal import ANONYMOUS, Principal
 from core.db import OperationConnection
+from core.order_events_hub import OrderEventsHub
 from core.rate_limit import RateLimiter
 from core.settings import Settings
 from loaders import Loaders
+from services.payments.gateway import PaymentGateway
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -36,6 +38,10 @@ class Context:
     connection_params: dict[str, object] | None = None
     # Spends query cost against the caller's budget (schema/throttle.py).
     rate_limiter: RateLimiter | None = None
+    # The process's order events subscription, for orderStatusChanged (core/app.py).
+    order_events: OrderEventsHub | None = None
+    # The payment gateway (services/payments), None when payments are not configured.
+    payments: PaymentGateway | None = None
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

@@ -8,7 +8,9 @@ import binascii
 from schema.errors import BadUserInputError
 
 # Types that implement Node, and so may appear in a global ID.
-NODE_TYPES = frozenset({"Vehicle", "Dealer", "User", "Quote", "Order"})
+NODE_TYPES = frozenset(
+    {"Vehicle", "Dealer", "User", "Quote", "Order", "Payment", "Refund", "FeedRun"}
+)
 
 
 def to_global_id(type_name: str, key: int | str) -> str:

@@ -17,6 +17,7 @@ from schema.money import Money
 from schema.node import Node
 from schema.pagination import PageInfo
 from schema.payloads import UserError
+from schema.payments import Payment
 from schema.pricing import Quote
 from services.orders.ordering import AdvanceStep
 
@@ -37,9 +38,11 @@ class OrderEvent:
     reason: str | None
     at: datetime
     order_pk: strawberry.Private[int]
+    # The order as read with the event (subscriptions); None: loaded when asked for.
+    order_row: strawberry.Private[Any] = None
 
     @classmethod
-    def from_row(cls, row: Any) -> OrderEvent:
+    def from_row(cls, row: Any, *, order_row: Any = None) -> OrderEvent:
         return cls(
             sequence=row["sequence"],
             from_status=OrderStatus(row["from_status"]) if row["from_status"] else None,
@@ -48,7 +51,18 @@ class OrderEvent:
             reason=row["reason"],
             at=row["at"],
             order_pk=row["order_id"],
+            order_row=order_row,
         )
+
+    @strawberry.field(
+        description="The order as it stands when the event is read or delivered: at least "
+        "as far as this event, possibly further."
+    )
+    async def order(self, info: Info) -> Order:
+        row = self.order_row
+        if row is None:
+            row = await info.context.loaders.order_by_id.load(self.order_pk)
+        return Order.from_row(row)
 
 
 @strawberry.type(description="A buyer's (or a partner's) order of one vehicle.")
@@ -112,6 +126,11 @@ class Order(Node):
     async def events(self, info: Info) -> list[OrderEvent]:
         rows = await info.context.loaders.events_by_order_id.load(self.pk)
         return [OrderEvent.from_row(row) for row in rows]
+
+    @strawberry.field(description="Payment attempts (checkouts), oldest first.")
+    async def payments(self, info: Info) -> list[Payment]:
+        rows = await info.context.loaders.payments_by_order_id.load(self.pk)
+        return [Payment.from_row(row) for row in rows]
 
 
 @strawberry.type

@@ -5,7 +5,10 @@ above the maximum the operation is refused with QUERY_TOO_COMPLEX naming both nu
 Otherwise the cost is
 reserved from the caller's bucket (core/rate_limit.py); an empty bucket refuses with
 RATE_LIMITED, HTTP 429 and Retry-After. After execution the unused part is refunded.
-Every response says where the caller stands:
+A subscription is costed once, when it starts: its requested cost is spent in full
+(nothing refunded, its events not charged), and a refusal answers the subscribe message
+with the protocol's error before the stream starts. Every response, and every event of a
+subscription (the figures as of its start), says where the caller stands:
 
     "extensions": {"cost": {"requestedQueryCost": 42, "actualQueryCost": 8,
         "throttleStatus": {"maximumAvailable": 10000, "currentlyAvailable": 9966,
@@ -21,6 +24,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from auth.principal import Principal, PrincipalKind
 from core.rate_limit import BucketLimit, BucketState, RateLimiter
@@ -64,6 +68,7 @@ class QueryCostLimiter(SchemaExtension):
         self.limit: BucketLimit | None = None
         self.identity: str | None = None
         self.state: BucketState | None = None
+        self.subscription = False
 
     def _refuse(self, message: str, **extensions: Any) -> None:
         # A result set before execution makes Strawberry skip executing the operation.
@@ -71,10 +76,27 @@ class QueryCostLimiter(SchemaExtension):
             data=None, errors=[GraphQLError(message, extensions=extensions)]
         )
 
+    async def on_validate(self) -> AsyncIterator[None]:
+        # Subscriptions are admitted here, just after validation (LimitedValidation runs
+        # first): Strawberry starts a subscription even when an extension has set its
+        # result in on_execute, but stops at pre-execution errors.
+        ctx = self.execution_context
+        if (
+            ctx.graphql_document is not None
+            and not ctx.pre_execution_errors
+            and ctx.operation_type is OperationType.SUBSCRIPTION
+        ):
+            self.subscription = True
+            if await self._admit():
+                self.actual = self.requested
+            elif ctx.result is not None and ctx.result.errors:
+                ctx.pre_execution_errors = list(ctx.result.errors)
+        yield
+
     async def on_execute(self) -> AsyncIterator[None]:
         # Validation has passed by now: the document is known to be well formed.
         ctx = self.execution_context
-        if ctx.graphql_document is not None and await self._admit():
+        if ctx.graphql_document is not None and not self.subscription and await self._admit():
             yield
             await self._settle()
         else:

@@ -9,18 +9,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.redis_keys import ORDER_EVENTS_CHANNEL
+from models.order import OrderStatus
 from services.orders.transitions import AppliedEvent
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedEvent:
+    """An order event as a pub/sub message carries it."""
+
+    order_id: int
+    sequence: int
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor: str
+    reason: str | None
+    at: datetime
+
+
 def encode_event(event: AppliedEvent) -> bytes:
+    """The message published for a committed event (JSON, read back by `decode_event`)."""
     return orjson.dumps(
         {
             "orderId": event.order_id,
@@ -32,6 +49,26 @@ def encode_event(event: AppliedEvent) -> bytes:
             "at": event.at.isoformat(),
         }
     )
+
+
+def decode_event(message: bytes | str) -> PublishedEvent:
+    """The event a message carries; `ValueError` when the message is not one."""
+    try:
+        data = orjson.loads(message)
+        order_id, sequence = data["orderId"], data["sequence"]
+        if not (isinstance(order_id, int) and isinstance(sequence, int) and sequence >= 1):
+            raise ValueError
+        return PublishedEvent(
+            order_id=order_id,
+            sequence=sequence,
+            from_status=OrderStatus(data["from"]) if data["from"] is not None else None,
+            to_status=OrderStatus(data["to"]),
+            actor=str(data["actor"]),
+            reason=data["reason"] if isinstance(data["reason"], str) else None,
+            at=datetime.fromisoformat(data["at"]),
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise ValueError(f"not an order event: {message!r:.200}") from None
 
 
 async def publish_order_events(redis: Redis, events: Iterable[AppliedEvent]) -> None:

@@ -90,3 +90,25 @@ def vehicle_values(**overrides: Any) -> dict[str, Any]:
 async def create_vehicle(engine: AsyncEngine, dealer_id: int, **overrides: Any) -> Any:
     """A fresh AVAILABLE vehicle of `dealer_id`; returns its row."""
     return await create_listing(engine, dealer_id, vehicle_values(**overrides))
+
+
+async def trust(engine: AsyncEngine, partner_name: str, *queries: str) -> None:
+    """Register these operations for the partner: partners run registered ones only."""
+    import hashlib
+
+    from graphql import OperationDefinitionNode, parse
+
+    from services.accounts.documents import add_documents, parse_manifest
+    from services.accounts.partners import partner_id_for
+
+    entries = []
+    for query in queries:
+        [operation] = [
+            d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)
+        ]
+        entries.append({"id": "t-" + hashlib.sha256(query.encode()).hexdigest()[:16],
+                        "type": operation.operation.value, "body": query})  # fmt: skip
+    manifest = {"format": "apollo-persisted-query-manifest", "version": 1, "operations": entries}
+    async with engine.begin() as conn:
+        partner_id = await partner_id_for(conn, partner_name)
+    await add_documents(engine, partner_id, parse_manifest(manifest))

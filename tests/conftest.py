@@ -30,6 +30,9 @@ from core.migrate import upgrade_to_head_async
 from core.redis import create_redis
 from core.settings import Environment, Settings
 
+# The payment fixtures (Stripe emulator, an app on it, the worker) live in their own module.
+pytest_plugins = ("tests.stripe_fixtures",)
+
 ROOT = Path(__file__).resolve().parent.parent
 # The catalog every API test reads: small enough to seed in a second, wide enough to
 # cover every country, fuel and status.

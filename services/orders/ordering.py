@@ -42,7 +42,10 @@ class OrderOutcome:
     events: list[AppliedEvent] = field(default_factory=list)
 
 
-async def _after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
+async def after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
+    """What follows committed transitions: the moved vehicles' cached quotes are
+    invalidated and the events published (also for services/payments, which applies
+    transitions inside its own transactions)."""
     moved = {event.vehicle_id for event in events if event.vehicle_changed}
     if moved:
         await invalidate_vehicle_quotes(redis, *moved)
@@ -125,7 +128,7 @@ async def create_order(
                     now=now,
                 )
             )
-    await _after_commit(redis, events)
+    await after_commit(redis, events)
     return OrderOutcome(order_id, events)
 
 
@@ -161,7 +164,7 @@ async def transition_order(
             conn, order_id, event, actor, reason=reason, expected_version=expected_version,
             reservation_ttl=reservation_ttl, now=now,
         )  # fmt: skip
-    await _after_commit(redis, [applied])
+    await after_commit(redis, [applied])
     return OrderOutcome(order_id, [applied])
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,6 +117,24 @@ async def cached_pricing(
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ArithmeticError):
         # An entry written by another code version: recompute rather than fail.
         return None
+
+
+async def pricing_expiries(
+    redis: Redis, entries: list[tuple[int, str, str]]
+) -> list[datetime | None]:
+    """When each cached (vehicle, destination, rules version) pricing expires; None: none."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for vehicle_id, destination, rules_version in entries:
+            pipe.hget(_key(vehicle_id), _field(destination, rules_version))
+        raws = await pipe.execute()
+    expiries: list[datetime | None] = []
+    for raw in raws:
+        try:
+            expires = None if raw is None else float(orjson.loads(raw)["expires"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            expires = None
+        expiries.append(None if expires is None else datetime.fromtimestamp(expires, UTC))
+    return expiries
 
 
 async def store_pricing(

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.metrics import record_cache
 from models.base import utcnow
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.vehicle import VehicleStatus
@@ -95,7 +96,9 @@ async def _pricing(
         subject = check_quotable(await fetch_subject(conn, vehicle_id), vehicle_id)
         facts, pricing = cached
         if facts == subject.facts:
+            record_cache("quote", hit=True)
             return pricing
+    record_cache("quote", hit=False)  # absent, expired, or computed from other facts
     rules = rules_for(rules_version)
     valued = await value_vehicles(conn, [vehicle_id], rules)
     subject = check_quotable(valued.get(vehicle_id), vehicle_id)

@@ -26,7 +26,7 @@ from auth.passwords import HASHER
 from core.settings import Settings
 from models.account import UserRole
 from services.accounts.partners import create_api_key, revoke_api_key
-from tests.accounts_data import PASSWORD, create_user, password_hash, unique_email
+from tests.accounts_data import PASSWORD, create_user, password_hash, trust, unique_email
 from tests.api.conftest import Cast
 from tests.conftest import graphql
 
@@ -314,6 +314,7 @@ async def test_a_partner_key_authenticates_until_it_is_revoked(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     created = await create_api_key(engine, "comparison-site")
+    await trust(engine, "comparison-site", CATALOG, ME)
     assert created.key.startswith(f"ab_live_{created.prefix}_")
     ok = await client.post("/graphql", json={"query": CATALOG}, headers={"X-API-Key": created.key})
     assert ok.status_code == 200

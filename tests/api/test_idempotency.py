@@ -9,7 +9,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.accounts_data import create_vehicle
+from tests.accounts_data import create_vehicle, trust
 from tests.api.conftest import Cast
 from tests.api.test_orders import CREATE, gid
 
@@ -83,6 +83,7 @@ async def test_keys_belong_to_their_caller(
     row = await create_vehicle(engine, cast.dealer_ids[0])
     key = str(uuid.uuid4())
     await _post(client, cast, gid("Vehicle", row["id"]), key)
+    await trust(engine, "cast-partner", CREATE)
     partner = await client.post(
         "/graphql",
         json={"query": CREATE, "variables": {"input": {"vehicleId": gid("Vehicle", row["id"]),

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.ids import to_global_id
-from tests.accounts_data import create_vehicle, new_vin
+from tests.accounts_data import create_vehicle, new_vin, trust
 from tests.api.conftest import Cast
 from tests.conftest import graphql
 
@@ -99,6 +99,8 @@ async def test_permission_matrix(
     outcome: str,
 ) -> None:
     variables = await _variables(engine, cast, operation)
+    if role == "partner":
+        await trust(engine, "cast-partner", OPERATIONS[operation])
     body = await graphql(client, OPERATIONS[operation], variables, **_headers(cast, role))
     if outcome == OK:
         assert "errors" not in body, body

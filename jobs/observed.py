@@ -1,0 +1,67 @@
+"""Every job run measured and traced: `observed` wraps an arq function or cron job.
+
+Each run records `autobroker_job_runs_total` and `autobroker_job_duration_seconds` by job
+name and outcome (core/metrics.py) and, when tracing is on (core/tracing.py), runs in a
+`job <name>` span whose children are the job's SQL and Redis spans. Outcomes:
+
+- `success`: the function returned;
+- `retry`: it raised `arq.Retry` (arq runs it again after the delay it asked for);
+- `cancelled`: the worker stopped it (shutdown after `WORKER_SHUTDOWN_SECONDS`, or the
+  job timeout); arq hands the job back to the queue;
+- `failure`: it raised anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from arq import Retry
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from core.metrics import record_job
+
+tracer = trace.get_tracer("autobroker.jobs")
+
+JobFunction = Callable[..., Awaitable[Any]]
+Job = TypeVar("Job")
+
+
+def _measured(name: str, coroutine: JobFunction) -> JobFunction:
+    @functools.wraps(coroutine)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        outcome = "failure"
+        attributes: dict[str, str | int] = {
+            "job.name": name,
+            "job.try": int(ctx.get("job_try") or 1),
+        }
+        try:
+            with tracer.start_as_current_span(
+                f"job {name}", kind=SpanKind.CONSUMER, attributes=attributes
+            ):
+                result = await coroutine(ctx, *args, **kwargs)
+            outcome = "success"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            record_job(name, outcome, time.perf_counter() - started)
+
+    return run
+
+
+def observed(job: Job) -> Job:
+    """The same arq `Function` or `CronJob`, its coroutine measured and traced."""
+    name: str = job.name  # type: ignore[attr-defined]
+    coroutine: JobFunction = job.coroutine  # type: ignore[attr-defined]
+    return dataclasses.replace(job, coroutine=_measured(name, coroutine))  # type: ignore[type-var]
