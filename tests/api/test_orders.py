@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
 from models.account import UserRole
-from tests.accounts_data import TestUser, create_user, create_vehicle
+from tests.accounts_data import TestUser, create_user, create_vehicle, trust
 from tests.api.conftest import Cast
 from tests.conftest import graphql
 
@@ -253,6 +253,7 @@ async def test_partners_order_and_dealers_do_not(
     client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
 ) -> None:
     vehicle = await _vehicle(engine, cast)
+    await trust(engine, "cast-partner", CREATE)  # partners run registered operations only
     partner = await graphql(client, CREATE, {"input": {"vehicleId": vehicle, "destinationCountry": "FR"}},
                             **{"X-API-Key": cast.partner_key})  # fmt: skip
     order = partner["data"]["createOrder"]["order"]
