@@ -1,6 +1,7 @@
 """Domain errors of the business rules, transport-neutral.
 
 DomainError
+ ├── RefusalError           a use-case refused (stable code, names the input)
  └── InvalidArgumentError   an argument breaks a rule (names the argument)
 
 FieldProblem: one input field refused by a rule, for mutations' `userErrors`.
@@ -13,6 +14,19 @@ from dataclasses import dataclass
 
 class DomainError(Exception):
     """A business rule refused the request."""
+
+
+class RefusalError(DomainError):
+    """A use-case refused; `code` is stable, `argument` names the input at fault."""
+
+    code: str = "REFUSED"
+    argument: str = "input"
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if argument is not None:
+            self.argument = argument
 
 
 class InvalidArgumentError(DomainError):

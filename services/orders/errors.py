@@ -12,20 +12,14 @@ DomainError
 
 from __future__ import annotations
 
-from services.errors import DomainError
+from services.errors import RefusalError
 
 
-class OrderError(DomainError):
+class OrderError(RefusalError):
     """An order operation was refused; `argument` names the input at fault."""
 
     code: str = "ORDER_ERROR"
     argument: str = "orderId"
-
-    def __init__(self, message: str, *, argument: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if argument is not None:
-            self.argument = argument
 
 
 class OrderNotFoundError(OrderError):

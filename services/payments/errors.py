@@ -15,20 +15,14 @@ The order's own refusals (ORDER_NOT_FOUND, TRANSITION_NOT_ALLOWED) stay OrderErr
 
 from __future__ import annotations
 
-from services.errors import DomainError
+from services.errors import RefusalError
 
 
-class PaymentError(DomainError):
+class PaymentError(RefusalError):
     """A payment operation was refused; `argument` names the input at fault."""
 
     code: str = "PAYMENT_ERROR"
     argument: str = "orderId"
-
-    def __init__(self, message: str, *, argument: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if argument is not None:
-            self.argument = argument
 
 
 class PaymentNotFoundError(PaymentError):
