@@ -137,6 +137,18 @@ async def _seed(database_url: str, *, vehicles: int, dealers: int, only_if_empty
         await conn.close()
 
 
+async def _clear_response_cache(settings: Settings) -> None:
+    from core.redis import create_redis
+    from core.response_cache import clear
+
+    assert settings.redis_url is not None
+    redis = create_redis(settings.redis_url)
+    try:
+        await clear(redis)
+    finally:
+        await redis.aclose()
+
+
 @app.command()
 def migrate(
     data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
@@ -159,12 +171,13 @@ def seed(
     """Add realistic, deterministic demo dealers and vehicles."""
     from core.migrate import upgrade_to_head
 
-    with _servers(_load_settings(), data_dir, use_redis=False) as settings:
+    with _servers(_load_settings(), data_dir, use_redis=True) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
         added = asyncio.run(
             _seed(settings.database_url, vehicles=vehicles, dealers=dealers, only_if_empty=False)
         )
+        asyncio.run(_clear_response_cache(settings))  # cached catalog pages miss the new cars
     typer.echo(f"added {added} vehicles from {dealers} dealers")
 
 
@@ -301,12 +314,37 @@ def remove_demo_accounts(
 
 @app.command("export-schema")
 def export_schema(
-    output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = SCHEMA_FILE,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the SDL [default: schema.graphql; with --federation, "
+            "standard output]."
+        ),
+    ] = None,
+    federation: Annotated[
+        bool,
+        typer.Option(
+            "--federation",
+            help="The Apollo Federation v2 subgraph SDL (@link, @key, _service, _entities), "
+            "for a router or `rover subgraph publish`, instead of the clients' SDL.",
+        ),
+    ] = False,
 ) -> None:
-    """Write the GraphQL schema (SDL) to schema.graphql."""
-    from schema.build import build_schema
+    """Write the GraphQL schema (SDL) to schema.graphql, or the subgraph SDL."""
+    from schema.build import SubgraphSchema, build_schema
 
-    output.write_text(build_schema().as_str() + "\n")
+    if not federation:
+        path = output or SCHEMA_FILE
+        path.write_text(build_schema().as_str() + "\n")
+        typer.echo(f"wrote {path}")
+        return
+    schema = build_schema(Settings(federation=True, _env_file=None))
+    assert isinstance(schema, SubgraphSchema)  # with federation on, always
+    sdl = schema.subgraph_sdl() + "\n"
+    if output is None:
+        typer.echo(sdl, nl=False)
+        return
+    output.write_text(sdl)
     typer.echo(f"wrote {output}")
 
 

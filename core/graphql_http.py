@@ -159,13 +159,24 @@ class HTTPGraphQL(GraphQL[Any, None]):
         )
         token = _exchange.set(exchange)
         try:
-            if request.method == "POST":
-                return await self.run_once(
-                    request, lambda: super(HTTPGraphQL, self).run(request, context, root_value)
-                )
-            return await super().run(request, context, root_value)
+            return await self.serve(
+                request, exchange, lambda: self._execute(request, context, root_value)
+            )
         finally:
             _exchange.reset(token)
+
+    async def _execute(self, request: Any, context: Any, root_value: Any) -> Any:
+        if request.method == "POST":
+            return await self.run_once(
+                request, lambda: super(HTTPGraphQL, self).run(request, context, root_value)
+            )
+        return await super().run(request, context, root_value)
+
+    async def serve(
+        self, request: Request, exchange: _Exchange, proceed: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Where a request (its body read) is answered; a subclass may answer from a cache."""
+        return await proceed()
 
     async def run_once(self, request: Request, proceed: Callable[[], Awaitable[Any]]) -> Any:
         """Where a POST (its body read) runs; a subclass may make it idempotent."""
@@ -264,17 +275,24 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 response.status_code = exchange.status
             elif exchange.media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
-        if exchange.method == "GET":
-            failed = (
-                exchange.request_error
-                or response.status_code >= 400
-                or (single is not None and bool(single.get("errors")))
-            )
-            if failed:
-                response.headers["cache-control"] = "no-store"
-            elif exchange.anonymous:
-                response.headers["cache-control"] = f"public, max-age={GET_CACHE_SECONDS}"
-            else:
-                response.headers["cache-control"] = "private, no-cache"
-            response.headers["vary"] = "Accept, Authorization, X-API-Key"
+        failed = (
+            exchange.request_error
+            or response.status_code >= 400
+            or (single is not None and bool(single.get("errors")))
+        )
+        response.headers.update(http_cache_headers(exchange, failed=failed))
         return response
+
+
+def http_cache_headers(exchange: _Exchange, *, failed: bool) -> dict[str, str]:
+    """What shared caches may do with the answer: only a GET is cacheable, and only a
+    successful one; publicly when nobody is signed in, else only by the caller."""
+    if exchange.method != "GET":
+        return {}
+    if failed:
+        control = "no-store"
+    elif exchange.anonymous:
+        control = f"public, max-age={GET_CACHE_SECONDS}"
+    else:
+        control = "private, no-cache"
+    return {"cache-control": control, "vary": "Accept, Authorization, X-API-Key"}

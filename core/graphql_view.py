@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,7 +23,14 @@ from auth.principal import ANONYMOUS, Principal, PrincipalKind
 from core import metrics
 from core.db import Database, OperationConnection
 from core.graphiql import render_graphiql_page
-from core.graphql_http import HTTPError, HTTPGraphQL, current_exchange, error_result, negotiate
+from core.graphql_http import (
+    HTTPError,
+    HTTPGraphQL,
+    current_exchange,
+    error_result,
+    http_cache_headers,
+    negotiate,
+)
 from core.graphql_ws import OpenSockets, configure_websockets
 from core.idempotency import (
     IdempotencyConflict,
@@ -35,13 +43,25 @@ from core.logging import request_id_var
 from core.order_events_hub import OrderEventsHub
 from core.persisted_queries import PersistedQueryStore, sha256_of
 from core.rate_limit import RateLimiter
+from core.response_cache import (
+    HIT_COST,
+    Plan,
+    ResponseCache,
+    begin,
+    cache_key,
+    current_plan,
+    document_identity,
+    end,
+)
 from core.settings import Settings
 from loaders import Loaders
 from schema.context import Context
 from schema.cost import find_operation
 from schema.extensions import apply_error_code
+from schema.throttle import bucket_for
 from services.accounts.documents import find_document
 from services.payments.gateway import PaymentGateway
+from services.pricing.rules import RULES_VERSION
 
 EXAMPLE_QUERY = """\
 # Welcome to the Auto-Broker API. Press the run button to try this catalog query;
@@ -102,6 +122,40 @@ def _json_object(request: Request) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+def _operation_request(request: Request) -> dict[str, Any] | None:
+    """The request's single operation as the GraphQL-over-HTTP parameters (None: a batch,
+    or parameters that do not parse; execution will say what is wrong)."""
+    if request.method == "POST":
+        return _json_object(request)
+    params = request.query_params
+    payload: dict[str, Any] = {
+        name: params.get(name) for name in ("query", "operationName", "documentId")
+    }
+    try:
+        for name in ("variables", "extensions"):
+            raw = params.get(name)
+            payload[name] = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None
+    return payload
+
+
+def _well_formed(payload: dict[str, Any]) -> bool:
+    """Parameters of the types GraphQL over HTTP requires (else execution refuses them)."""
+    return (
+        isinstance(payload.get("query"), str | None)
+        and isinstance(payload.get("operationName"), str | None)
+        and isinstance(payload.get("variables"), dict | None)
+        and isinstance(payload.get("extensions"), dict | None)
+    )
+
+
+def _persisted_hash(payload: dict[str, Any]) -> Any:
+    extensions = payload.get("extensions")
+    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    return persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+
+
 def _is_mutation(payload: dict[str, Any]) -> bool:
     query = payload.get("query")
     if not isinstance(query, str):
@@ -113,6 +167,15 @@ def _is_mutation(payload: dict[str, Any]) -> bool:
     name = payload.get("operationName")
     operation = find_operation(document, name if isinstance(name, str) else None)
     return operation is not None and operation.operation is OperationType.MUTATION
+
+
+@dataclass(frozen=True, slots=True)
+class _BucketCaller:
+    """What `bucket_for` reads of a context, before any context exists."""
+
+    settings: Settings
+    principal: Principal
+    request: Request
 
 
 class GraphQLView(HTTPGraphQL):
@@ -140,6 +203,11 @@ class GraphQLView(HTTPGraphQL):
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
         self.idempotency = IdempotencyStore(database.engine)
+        self.response_cache = (
+            ResponseCache(redis, ttl_seconds=settings.response_cache_seconds)
+            if settings.response_cache
+            else None
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -207,6 +275,110 @@ class GraphQLView(HTTPGraphQL):
             )
         return response
 
+    def _registered_only(self, request: Request, principal: Principal) -> bool:
+        """Is this caller held to registered operations? Partners always; everyone but
+        staff (and GraphiQL in development) when the setting says so."""
+        graphiql = self.settings.is_development and request.headers.get("x-graphiql") == "1"
+        return principal.kind is PrincipalKind.PARTNER or (
+            self.settings.require_registered_operations and not principal.is_admin and not graphiql
+        )
+
+    def _audience(self, request: Request, principal: Principal) -> str:
+        """Who an answer is for, as far as the response cache is concerned."""
+        if principal.kind is PrincipalKind.PARTNER:
+            audience = f"partner:{principal.partner_id}"
+        elif principal.kind is PrincipalKind.USER:
+            audience = f"user:{principal.role}"
+        else:
+            audience = "anonymous"
+        return audience + (":registered" if self._registered_only(request, principal) else "")
+
+    async def serve(
+        self, request: Request, exchange: Any, proceed: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Answer a public catalog query from the response cache (core/response_cache.py)."""
+        cache = self.response_cache
+        directive = request.headers.get("cache-control", "").lower()
+        key_header = request.headers.get("idempotency-key")
+        if cache is None or "no-store" in directive or (key_header and not valid_key(key_header)):
+            return await proceed()  # (a bad Idempotency-Key is refused there)
+        payload = _operation_request(request)
+        document = (
+            document_identity(
+                query=payload.get("query"),
+                persisted_hash=_persisted_hash(payload),
+                document_id=payload.get("documentId"),
+            )
+            if payload is not None and _well_formed(payload)
+            else None
+        )
+        if payload is None or document is None or cache.known_uncacheable(document):
+            return await proceed()  # execution answers (or refuses) it
+        principal = _principal_of(request)
+        key = cache_key(
+            document,
+            payload.get("operationName"),
+            payload.get("variables"),
+            self._audience(request, principal),
+            rules_version=RULES_VERSION,
+        )
+        identity, limit = bucket_for(_BucketCaller(self.settings, principal, request))
+        lookup = await cache.lookup(key, identity, limit)
+        if lookup is None:  # Redis failed: answer without the cache
+            return await proceed()
+        if lookup.body is not None and "no-cache" not in directive:
+            metrics.record_cache("response", hit=True)
+            persisted = _persisted_hash(payload)
+            store = self.persisted_queries
+            if store and isinstance(persisted, str) and isinstance(payload.get("query"), str):
+                # An APQ registration answered from the cache still registers: the text
+                # matches its hash (its key says so) and an answer means it validated.
+                await store.put(persisted, payload["query"])
+            return self._cached_response(exchange, lookup.body, lookup.bucket, limit)
+        metrics.record_cache("response", hit=False)
+        plan = Plan(key=key, document=document, sequence=lookup.sequence)
+        tokens = begin(plan)
+        try:
+            response = await proceed()
+        finally:
+            end(tokens)
+        if plan.cacheable is not None:
+            cache.learn(document, plan.cacheable)
+        if plan.cacheable and response.status_code == 200 and await cache.store(plan):
+            response.headers["x-response-cache"] = "MISS"
+        return response
+
+    @staticmethod
+    def _cached_response(exchange: Any, body: bytes, bucket: Any, limit: Any) -> Response:
+        headers = {"x-response-cache": "HIT"}
+        if not bucket.allowed:
+            retry = bucket.retry_after_seconds
+            error = {
+                "message": f"rate limit: this query costs {HIT_COST} and {bucket.available} "
+                f"is available; retry in {retry} s",
+                "extensions": {"code": "RATE_LIMITED", "retryAfter": retry},
+            }
+            headers.update(http_cache_headers(exchange, failed=True))
+            headers["retry-after"] = str(retry)
+            return Response(
+                orjson.dumps({"errors": [error]}),
+                status_code=429,
+                media_type=exchange.media_type,
+                headers=headers,
+            )
+        cost = {
+            "requestedQueryCost": HIT_COST,
+            "actualQueryCost": HIT_COST,
+            "throttleStatus": {
+                "maximumAvailable": limit.capacity,
+                "currentlyAvailable": bucket.available,
+                "restoreRate": limit.restore_rate,
+            },
+        }
+        headers.update(http_cache_headers(exchange, failed=False))
+        content = body[:-1] + b',"extensions":' + orjson.dumps({"cost": cost}) + b"}"
+        return Response(content, media_type=exchange.media_type, headers=headers)
+
     async def execute_single(
         self,
         request: Any,
@@ -218,10 +390,7 @@ class GraphQLView(HTTPGraphQL):
     ) -> ExecutionResult:
         """Partners (and, when required, everyone but staff) run registered operations only."""
         principal: Principal = context.principal
-        graphiql = self.settings.is_development and request.headers.get("x-graphiql") == "1"
-        if principal.kind is PrincipalKind.PARTNER or (
-            self.settings.require_registered_operations and not principal.is_admin and not graphiql
-        ):
+        if self._registered_only(request, principal):
             body = await self._registered_body(request, context, principal, request_data)
             if body is None:
                 return self._refused(
@@ -304,6 +473,9 @@ class GraphQLView(HTTPGraphQL):
         for error in result.errors or ():
             apply_error_code(error, debug=self.settings.debug)
         metrics.record_errors((error.extensions or {}).get("code") for error in result.errors or ())
+        plan = current_plan()
+        if plan is not None and plan.cacheable and not result.errors and result.data is not None:
+            plan.body = orjson.dumps({"data": result.data})  # what the cache keeps
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:

@@ -9,35 +9,44 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
 from core.redis_keys import RATE_LIMIT_PREFIX
 
-# KEYS[1] bucket; ARGV: capacity, rate per second, cost (negative: a refund).
-# Returns {allowed (0/1), available after (milli-points), retry after (ms)}.
-_BUCKET_SCRIPT = """
-local capacity = tonumber(ARGV[1]) * 1000
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3]) * 1000
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'level', 'at')
-local level = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now_ms
-level = math.min(capacity, level + math.max(0, now_ms - at) * rate)
-local allowed = 1
-local retry = 0
-if cost > 0 and cost > level then
-  allowed = 0
-  retry = math.ceil((cost - level) / rate)
-else
-  level = math.min(capacity, level - cost)
+# `take(key, capacity, rate, cost)`: the bucket's arithmetic as a Lua function, so that
+# another script (core/response_cache.py charges a cached response) takes from the same
+# bucket in the same round trip. Capacity in points, rate in points a second, cost in
+# points (negative: a refund). Returns {allowed (0/1), available after (milli-points),
+# retry after (ms)}.
+BUCKET_LUA = """
+local function take(key, capacity_points, rate, cost_points)
+  local capacity = tonumber(capacity_points) * 1000
+  rate = tonumber(rate)
+  local cost = tonumber(cost_points) * 1000
+  local now = redis.call('TIME')
+  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local state = redis.call('HMGET', key, 'level', 'at')
+  local level = tonumber(state[1]) or capacity
+  local at = tonumber(state[2]) or now_ms
+  level = math.min(capacity, level + math.max(0, now_ms - at) * rate)
+  local allowed = 1
+  local retry = 0
+  if cost > 0 and cost > level then
+    allowed = 0
+    retry = math.ceil((cost - level) / rate)
+  else
+    level = math.min(capacity, level - cost)
+  end
+  redis.call('HSET', key, 'level', level, 'at', now_ms)
+  redis.call('PEXPIRE', key, math.ceil(capacity / rate) + 1000)
+  return {allowed, math.floor(level), retry}
 end
-redis.call('HSET', KEYS[1], 'level', level, 'at', now_ms)
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate) + 1000)
-return {allowed, math.floor(level), retry}
 """
+
+# KEYS[1] bucket; ARGV: capacity, rate per second, cost.
+_BUCKET_SCRIPT = BUCKET_LUA + "return take(KEYS[1], ARGV[1], ARGV[2], ARGV[3])\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,15 @@ class BucketState:
     available: int
     retry_after_seconds: int
 
+    @classmethod
+    def from_reply(cls, allowed: Any, level: Any, retry_ms: Any) -> BucketState:
+        """The state `take` returned (milli-points, milliseconds) in points and seconds."""
+        return cls(
+            allowed=bool(allowed),
+            available=int(level) // 1000,
+            retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0,
+        )
+
 
 class RateLimiter:
     """Reserves and refunds query cost against per-identity buckets."""
@@ -65,11 +83,7 @@ class RateLimiter:
             keys=[RATE_LIMIT_PREFIX + identity],
             args=[limit.capacity, limit.restore_rate, cost],
         )
-        return BucketState(
-            allowed=bool(allowed),
-            available=int(level) // 1000,
-            retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0,
-        )
+        return BucketState.from_reply(allowed, level, retry_ms)
 
     async def reserve(self, identity: str, limit: BucketLimit, cost: int) -> BucketState:
         """Take `cost` points if the bucket holds them; otherwise say when it will."""

@@ -35,3 +35,14 @@ ORDER_EVENTS_CHANNEL = "order-events"
 # `arq:abort`, and the health-check key `<queue>:health-check`. Job ids chosen by us:
 # `stripe-event:<Stripe event id>` applies one webhook event once (jobs/payments.py).
 JOB_QUEUE = "autobroker:jobs"
+
+# The response cache (core/response_cache.py): `response-cache:<sha256 of the key's
+# parts>` holds a cached `{"data": ...}`; `response-cache-tag:<tag>` is a sorted set of
+# the entries showing that entity (tags: `vehicle:<id>`, `dealer:<id>`,
+# `group:<make>/<model>`, `vehicles`, `dealers`, `prices`, `*`), scored by expiry;
+# `response-cache-sequence` counts invalidations and `response-cache-invalidated:<tag>`
+# holds the sequence that last dropped the tag.
+RESPONSE_CACHE_PREFIX = "response-cache:"
+RESPONSE_CACHE_TAG_PREFIX = "response-cache-tag:"
+RESPONSE_CACHE_SEQUENCE = "response-cache-sequence"
+RESPONSE_CACHE_INVALIDATED_PREFIX = "response-cache-invalidated:"

@@ -73,7 +73,16 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     graphiql: bool = True
     introspection: bool = True
+    # Serve the schema as an Apollo Federation v2 subgraph (_service, _entities); off, the
+    # schema has no trace of Federation.
+    federation: bool = True
     max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    # Public catalog answers kept in Redis (core/response_cache.py), dropped when a
+    # vehicle, a price or a dealer they show changes; the TTL bounds what an invalidation
+    # lost to a Redis failure can leave behind.
+    response_cache: bool = True
+    response_cache_seconds: int = Field(default=300, ge=1, le=24 * 3600)
 
     # Registered (trusted) operations only, for every client but staff (and GraphiQL in
     # development); partners are always held to their own registered operations.

@@ -79,6 +79,9 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
+POLL_DELAY_SECONDS = 0.05
+
+
 def create_worker(
     settings: Settings, *, handle_signals: bool = True, burst: bool = False
 ) -> Worker:
@@ -98,4 +101,7 @@ def create_worker(
         # On SIGTERM, running jobs get this long to finish before they are handed back.
         job_completion_wait=settings.worker_shutdown_seconds,
         keep_result=3600,
+        # How often an idle worker asks Redis for due jobs (arq's default is 0.5 s): a
+        # payment's webhook waits this long at most before its job starts.
+        poll_delay=POLL_DELAY_SECONDS,
     )

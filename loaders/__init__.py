@@ -18,6 +18,7 @@ from loaders.pricing import DeliveredPriceByVehicleIdLoader, QuoteByIdLoader
 from loaders.user import UserByIdLoader
 from loaders.vehicle import (
     VehicleByIdLoader,
+    VehicleByVinLoader,
     VehicleCountByDealerIdLoader,
     VehiclePageByDealerIdLoader,
 )
@@ -37,6 +38,7 @@ ALL_VEHICLE_COLUMNS = frozenset(
 class Loaders:
     dealer_by_id: DealerByIdLoader
     vehicle_by_id: VehicleByIdLoader
+    vehicle_by_vin: VehicleByVinLoader
     vehicle_page_by_dealer_id: VehiclePageByDealerIdLoader
     vehicle_count_by_dealer_id: VehicleCountByDealerIdLoader
     user_by_id: UserByIdLoader
@@ -54,9 +56,11 @@ class Loaders:
 
     @classmethod
     def create(cls, connection: OperationConnection) -> Loaders:
+        vehicle_by_id = VehicleByIdLoader(connection, ALL_VEHICLE_COLUMNS)
         return cls(
             dealer_by_id=DealerByIdLoader(connection),
-            vehicle_by_id=VehicleByIdLoader(connection, ALL_VEHICLE_COLUMNS),
+            vehicle_by_id=vehicle_by_id,
+            vehicle_by_vin=VehicleByVinLoader(connection, ALL_VEHICLE_COLUMNS, vehicle_by_id),
             vehicle_page_by_dealer_id=VehiclePageByDealerIdLoader(connection),
             vehicle_count_by_dealer_id=VehicleCountByDealerIdLoader(connection),
             user_by_id=UserByIdLoader(connection),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core import response_cache
 from core.db import OperationConnection
 from loaders.base import MeasuredLoader
 from models.base import utcnow
@@ -20,7 +21,12 @@ class DeliveredPriceByVehicleIdLoader(MeasuredLoader[tuple[int, str], PricedQuot
         self._connection = connection
 
     async def batch_load_fn(self, keys: Sequence[tuple[int, str]]) -> list[PricedQuote | None]:
-        prices = await delivered_prices(await self._connection.get(), keys, as_of=utcnow().date())
+        groups: set[str] = set()
+        prices = await delivered_prices(
+            await self._connection.get(), keys, as_of=utcnow().date(), seen_groups=groups
+        )
+        # A cached response showing these prices is dropped when a comparable changes.
+        response_cache.tag(response_cache.PRICES, *map(response_cache.group_tag, groups))
         return [prices[key] for key in keys]
 
 

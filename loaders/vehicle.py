@@ -1,11 +1,14 @@
-"""Vehicles by id, and each dealer's page and count of vehicles."""
+"""Vehicles by id and by VIN, and each dealer's page and count of vehicles."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import OperationConnection
 from loaders.base import MeasuredLoader
@@ -17,6 +20,7 @@ from services.vehicles.catalog import (
     count_by_dealer,
     fetch_by_ids,
     fetch_pages_by_dealer,
+    vehicle_table,
 )
 
 
@@ -30,6 +34,36 @@ class VehicleByIdLoader(MeasuredLoader[int, Any]):
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Any]:
         rows = await fetch_by_ids(await self._connection.get(), set(keys), self._columns)
+        return [rows.get(key) for key in keys]
+
+
+async def fetch_by_vins(
+    conn: AsyncConnection, vins: Collection[str], columns: Collection[str]
+) -> dict[str, Any]:
+    """Vehicles by VIN (normalised), as a map from VIN to row: one statement."""
+    wanted = {"id", "vin", *columns}
+    statement = sa.select(*(column for column in vehicle_table.c if column.key in wanted)).where(
+        vehicle_table.c.vin.in_(list(vins))
+    )
+    return {row["vin"]: row for row in (await conn.execute(statement)).mappings()}
+
+
+class VehicleByVinLoader(MeasuredLoader[str, Any]):
+    """Vehicle rows (every column) by normalised VIN (None where there is none); what it
+    finds also primes `by_id`, so the same vehicle asked for by id costs nothing more."""
+
+    def __init__(
+        self, connection: OperationConnection, columns: frozenset[str], by_id: VehicleByIdLoader
+    ) -> None:
+        super().__init__()
+        self._connection = connection
+        self._columns = columns
+        self._by_id = by_id
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[Any]:
+        rows = await fetch_by_vins(await self._connection.get(), set(keys), self._columns)
+        for row in rows.values():
+            self._by_id.prime(row["id"], row)
         return [rows.get(key) for key in keys]
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from core import response_cache
 from loaders import ALL_VEHICLE_COLUMNS
 from loaders.vehicle import DealerVehiclesKey
+from resolvers.pricing import prefetch_delivered_prices
 from schema.catalog import (
     Dealer,
     DealerConnection,
@@ -20,7 +22,7 @@ from schema.context import Info
 from schema.errors import BadUserInputError, NotFoundError
 from schema.ids import decode_int_id
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
-from schema.selection import selected_names
+from schema.selection import selected_at, selected_names
 from services import dealers as dealer_service
 from services.errors import InvalidArgumentError
 from services.vehicles import catalog
@@ -84,22 +86,37 @@ async def vehicles(
     flt = _filter(filter)
     ordering = _ordering(order_by)
     page = _page(info, ordering, first=first, after=after, last=last, before=before)
-    names = selected_names(info.selected_fields, ("edges", "node"))
+    selected = selected_at(info.selected_fields, ("edges", "node"))
+    names = {field.name for field in selected}
     columns = vehicle_columns(names)
     columns = ALL_VEHICLE_COLUMNS if columns is None else columns
     conn = await info.context.db.get()
-    result = await catalog.fetch_page(conn, flt, ordering, page, columns)
+    with_dealers = "dealer" in names
+    result = await catalog.fetch_page(conn, flt, ordering, page, columns, with_dealers=with_dealers)
+    for dealer_id, dealer in (result.dealers or {}).items():
+        info.context.loaders.dealer_by_id.prime(dealer_id, dealer)  # for other paths to it
 
     async def count() -> int:
         return await catalog.count_vehicles(await info.context.db.get(), flt)
 
-    return VehicleConnection.build(
+    connection = VehicleConnection.build(
         result.rows,
         partial(catalog.encode_cursor, ordering),
         has_next_page=result.has_next_page,
         has_previous_page=result.has_previous_page,
         count=count,
+        dealers=result.dealers,
     )
+    destinations = {
+        field.arguments.get("destinationCountry")
+        for field in selected
+        if field.name == "deliveredPrice"
+    }
+    if destinations:
+        await prefetch_delivered_prices(
+            info, [edge.node for edge in connection.edges], destinations
+        )
+    return connection
 
 
 async def dealer_vehicles(
@@ -197,6 +214,7 @@ async def dealers(
     )
     for row in result.rows:
         info.context.loaders.dealer_by_id.prime(row["id"], row)
+    response_cache.tag(response_cache.DEALERS)  # membership and count: any dealer
     edges = [
         DealerEdge(cursor=dealer_service.encode_dealer_cursor(row), node=Dealer.from_row(row))
         for row in result.rows

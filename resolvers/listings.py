@@ -49,7 +49,7 @@ async def create_vehicle(info: Info, input: CreateVehicleInput) -> CreateVehicle
         return CreateVehiclePayload(user_errors=_user_errors([missing]))
     try:
         row = await listing.create_listing(
-            await info.context.db.for_writes(), dealer_id, input.values()
+            await info.context.db.for_writes(), info.context.redis, dealer_id, input.values()
         )
     except listing.ListingRefusedError as error:
         return CreateVehiclePayload(user_errors=_user_errors(error.problems))

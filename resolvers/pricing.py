@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 from schema.context import Info
 from schema.errors import BadUserInputError, NotFoundError
 from schema.ids import decode_int_id
@@ -11,6 +14,9 @@ from services.pricing import quotes
 from services.pricing.engine import check_destination
 from services.pricing.errors import PricingError, UnsupportedDestinationError
 from services.pricing.rules import current_rules
+
+if TYPE_CHECKING:
+    from schema.catalog import Vehicle
 
 
 async def request_quote(info: Info, input: RequestQuoteInput) -> RequestQuotePayload:
@@ -52,3 +58,23 @@ async def delivered_price(
         (vehicle_id, destination)
     )
     return None if pricing is None else DeliveredPrice.from_pricing(pricing)
+
+
+async def prefetch_delivered_prices(
+    info: Info, vehicles: Sequence[Vehicle], destinations: Iterable[Any]
+) -> None:
+    """Price a page's vehicles to each destination its query names, in one batch, before
+    GraphQL asks vehicle by vehicle (`Vehicle.delivered_price` then answers at once).
+    A destination the rules refuse is left to the field, which reports it."""
+    rules = current_rules()
+    loader = info.context.loaders.delivered_price_by_vehicle_id
+    for given in destinations:
+        if not isinstance(given, str):
+            continue
+        try:
+            destination = check_destination(given, rules)
+        except UnsupportedDestinationError:
+            continue
+        prices = await loader.load_many([(vehicle.pk, destination) for vehicle in vehicles])
+        for vehicle, pricing in zip(vehicles, prices, strict=True):
+            vehicle.__dict__.setdefault("known_prices", {})[given] = pricing

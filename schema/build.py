@@ -20,7 +20,14 @@ from schema.accounts import User
 from schema.accounts_root import AccountMutation, AccountQuery
 from schema.catalog import Dealer, Vehicle
 from schema.catalog_query import CatalogQuery
+from schema.dealers_root import DealerMutation
 from schema.extensions import apply_error_code
+from schema.federation import (
+    FEDERATION_VERSION,
+    FederatedSchema,
+    build_without_federation,
+    client_sdl,
+)
 from schema.feeds import FeedRun
 from schema.feeds_root import FeedMutation, FeedQuery
 from schema.limits import DocumentLimits, LimitedValidation
@@ -32,6 +39,7 @@ from schema.orders_root import OrderMutation, OrderQuery
 from schema.payments import Payment, Refund
 from schema.payments_root import PaymentMutation
 from schema.pricing_root import PricingMutation, PricingQuery
+from schema.response_cache import ResponseCachePolicy
 from schema.subscriptions import Subscription
 from schema.throttle import QueryCostLimiter, bucket_for
 from schema.tracing import TracedOperations
@@ -48,6 +56,7 @@ QUERY_PARTS: tuple[type, ...] = (
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutation,
     ListingMutation,
+    DealerMutation,
     PricingMutation,
     OrderMutation,
     PaymentMutation,
@@ -68,6 +77,16 @@ class Schema(strawberry.Schema):
         # Unexpected ones are logged once, with the request id, by apply_error_code.
         for error in errors:
             apply_error_code(error, debug=self.debug)
+
+    def as_str(self) -> str:
+        """The SDL clients see (schema.graphql), without Federation's additions."""
+        return client_sdl(self._schema)
+
+    __str__ = as_str
+
+
+class SubgraphSchema(Schema, FederatedSchema):
+    """The same schema as an Apollo Federation v2 subgraph (schema/federation.py)."""
 
 
 def build_schema(settings: Settings | None = None) -> Schema:
@@ -91,20 +110,27 @@ def build_schema(settings: Settings | None = None) -> Schema:
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, limit_for=bucket_for),
     ]
+    if settings.response_cache:
+        extensions.append(ResponseCachePolicy)
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     if tracing_enabled():  # OTEL_* variables (core/tracing.py)
         extensions.insert(1, TracedOperations)
-    schema = Schema(
-        query=merge_types("Query", QUERY_PARTS),
-        mutation=merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
-        subscription=Subscription,
-        types=[Vehicle, Dealer, User, Order, Payment, Refund, FeedRun],
-        extensions=extensions,
-        config=StrawberryConfig(
+    arguments: dict[str, Any] = {
+        "query": merge_types("Query", QUERY_PARTS),
+        "mutation": merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
+        "subscription": Subscription,
+        "types": [Vehicle, Dealer, User, Order, Payment, Refund, FeedRun],
+        "extensions": extensions,
+        "config": StrawberryConfig(
             auto_camel_case=True,
             batching_config={"max_operations": settings.max_batch_operations},
         ),
-    )
+    }
+    schema: Schema
+    if settings.federation:
+        schema = SubgraphSchema(**arguments, federation_version=FEDERATION_VERSION)
+    else:
+        schema = build_without_federation(Schema, **arguments)
     schema.debug = settings.debug
     return schema

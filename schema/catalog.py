@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import strawberry
 
+from core import response_cache
 from models.vehicle import BodyType, FuelType, Transmission, VehicleStatus
 from schema import enums  # noqa: F401 - gives the domain enums their GraphQL names and descriptions
 from schema.context import Info
@@ -52,7 +53,7 @@ class Location:
     city: str
 
 
-@strawberry.type(description="A vehicle listed for sale.")
+@strawberry.federation.type(keys=["id", "vin"], description="A vehicle listed for sale.")
 class Vehicle(Node):
     vin: str = strawberry.field(description="17-character Vehicle Identification Number.")
     make: str
@@ -80,9 +81,14 @@ class Vehicle(Node):
     currency: strawberry.Private[str]
     location_country: strawberry.Private[str]
     location_city: strawberry.Private[str]
+    # Plain attributes, not resolvers: a resolver costs Strawberry an Info object and
+    # argument parsing on each of a page's thousands of fields.
+    price: Money = strawberry.field(description="Asking price.")
+    location: Location
 
     @classmethod
-    def from_row(cls, row: Any) -> Vehicle:
+    def from_row(cls, row: Any, dealer: Dealer | None = None) -> Vehicle:
+        """The vehicle of a row of selected columns; `dealer`, when the row came with it."""
         # A catalog page builds thousands of these: filling __dict__ from the selected
         # columns skips the dataclass constructor and tolerates unselected columns.
         vehicle = cls.__new__(cls)
@@ -90,18 +96,28 @@ class Vehicle(Node):
         values.update(row)
         values["pk"] = row["id"]
         values["id"] = to_global_id("Vehicle", row["id"])
+        # (a sort key may come without the rest: price_minor alone orders by price)
+        if "currency" in row and "price_minor" in row:
+            values["price"] = Money.from_minor(row["price_minor"], row["currency"])
+        if "location_city" in row and "location_country" in row:
+            values["location"] = Location(
+                country=row["location_country"], city=row["location_city"]
+            )
+        values["known_dealer"] = dealer
+        response_cache.tag(response_cache.vehicle_tag(row["id"]))
         return vehicle
 
-    @strawberry.field(description="Asking price.")
-    def price(self) -> Money:
-        return Money.from_minor(self.price_minor, self.currency)
-
-    @strawberry.field
-    def location(self) -> Location:
-        return Location(country=self.location_country, city=self.location_city)
-
     @strawberry.field(description="The dealer that lists the vehicle.")
-    async def dealer(self, info: Info) -> Dealer:
+    def dealer(self, info: Info) -> Dealer:
+        # A catalog page comes with its dealers (joined into its statement): answered at
+        # once, no task. Elsewhere the dealer comes through its DataLoader: the resolver
+        # then returns an awaitable, which GraphQL awaits like an async resolver's.
+        known: Dealer | None = self.__dict__.get("known_dealer")
+        if known is not None:
+            return known
+        return self._load_dealer(info)  # type: ignore[return-value]
+
+    async def _load_dealer(self, info: Info) -> Dealer:
         row = await info.context.loaders.dealer_by_id.load(self.dealer_id)
         return Dealer.from_row(row)
 
@@ -109,7 +125,18 @@ class Vehicle(Node):
         description="The price delivered to an EU country (ISO 3166-1 alpha-2), VAT "
         "included; null for a sold or withdrawn vehicle. Batched over a page."
     )
-    async def delivered_price(self, info: Info, destination_country: str) -> DeliveredPrice | None:
+    def delivered_price(self, info: Info, destination_country: str) -> DeliveredPrice | None:
+        # A catalog page prices its vehicles in one batch before GraphQL reaches them
+        # (resolvers/pricing.py `prefetch_delivered_prices`): answered at once, no task.
+        known = self.__dict__.get("known_prices")
+        if known is not None and destination_country in known:
+            pricing = known[destination_country]
+            return None if pricing is None else DeliveredPrice.from_pricing(pricing)
+        return self._load_delivered_price(info, destination_country)  # type: ignore[return-value]
+
+    async def _load_delivered_price(
+        self, info: Info, destination_country: str
+    ) -> DeliveredPrice | None:
         from resolvers.pricing import delivered_price
 
         return await delivered_price(info, self.pk, destination_country)
@@ -140,8 +167,18 @@ class VehicleConnection:
         has_next_page: bool,
         has_previous_page: bool,
         count: Callable[[], Awaitable[int]],
+        dealers: Mapping[int, Any] | None = None,
     ) -> VehicleConnection:
-        edges = [VehicleEdge(cursor=cursor_of(row), node=Vehicle.from_row(row)) for row in rows]
+        """The page's connection; `dealers`: the page's dealer rows by id, when joined."""
+        response_cache.tag(response_cache.VEHICLES)  # membership and count: any vehicle
+        known = {pk: Dealer.from_row(row) for pk, row in (dealers or {}).items()}
+        edges = [
+            VehicleEdge(
+                cursor=cursor_of(row),
+                node=Vehicle.from_row(row, known[row["dealer_id"]] if known else None),
+            )
+            for row in rows
+        ]
         return cls(
             edges=edges,
             page_info=PageInfo.of(
@@ -211,7 +248,7 @@ class VehicleOrderBy:
     direction: SortDirection = SortDirection.DESC
 
 
-@strawberry.type(description="A business that lists vehicles.")
+@strawberry.federation.type(keys=["id"], description="A business that lists vehicles.")
 class Dealer(Node):
     name: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
@@ -222,6 +259,7 @@ class Dealer(Node):
 
     @classmethod
     def from_row(cls, row: Any) -> Dealer:
+        response_cache.tag(response_cache.dealer_tag(row["id"]))
         return cls(
             id=strawberry.ID(to_global_id("Dealer", row["id"])),
             pk=row["id"],

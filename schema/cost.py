@@ -1,15 +1,16 @@
 """Query cost: computed from the document before execution, and from the result after.
 
 Every field costs 1. A list multiplies the cost of what it selects by its length: for a
-connection's `edges`, the page size asked (`first`/`last`, default 20); for `nodes(ids:)`,
-the number of ids; for any other list, `DEFAULT_LIST_SIZE`. The actual cost walks the
-result with the same rule, counting the lists' real lengths, so a short last page costs
-less than it reserved and the difference is refunded to the caller's budget.
+connection's `edges`, the page size asked (`first`/`last`, default 20); for `nodes(ids:)`
+and Federation's `_entities(representations:)`, the number of ids or representations;
+for any other list, `DEFAULT_LIST_SIZE`. The actual cost walks the result with the same
+rule, counting the lists' real lengths, so a short last page costs less than it reserved
+and the difference is refunded to the caller's budget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from graphql import (
@@ -35,6 +36,8 @@ from schema.pagination import DEFAULT_PAGE_SIZE
 
 DEFAULT_LIST_SIZE = 10
 PAGE_ARGUMENTS = ("first", "last")
+# Root list fields as long as one of their list arguments.
+SIZED_BY_ARGUMENT = {"nodes": "ids", "_entities": "representations"}
 
 _Fields = dict[str, list[FieldNode]]
 
@@ -147,9 +150,13 @@ def _requested(
         )
         cost = _requested(children, named, fragments, variables, child_page) if children else 0
         if field_type is not None and _is_list(field_type):
-            if name == "nodes" and isinstance(parent, GraphQLObjectType) and parent.name == "Query":
-                ids = _argument(nodes[0], "ids", variables)
-                size = len(ids) if isinstance(ids, list) else DEFAULT_LIST_SIZE
+            if (
+                name in SIZED_BY_ARGUMENT
+                and isinstance(parent, GraphQLObjectType)
+                and parent.name == "Query"
+            ):
+                items = _argument(nodes[0], SIZED_BY_ARGUMENT[name], variables)
+                size = len(items) if isinstance(items, list | tuple) else DEFAULT_LIST_SIZE
             elif name == "edges":
                 size = page_size
             else:
@@ -177,18 +184,17 @@ def requested_cost(
     return _requested(fields, root, fragments, variables or {}, DEFAULT_PAGE_SIZE)
 
 
-def _actual(fields: _Fields, data: Any, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
+def _actual(fields: _Fields, data: Any, children_of: Callable[[list[FieldNode]], _Fields]) -> int:
     if isinstance(data, list):
-        return sum(_actual(fields, item, fragments) for item in data)
+        return sum(_actual(fields, item, children_of) for item in data)
     if not isinstance(data, Mapping):
         return 0
     total = 0
     for key, nodes in fields.items():
         if nodes[0].name.value.startswith("__") or key not in data:
             continue
-        value = data[key]
-        children = _children(nodes, fragments)
-        total += 1 + (_actual(children, value, fragments) if children else 0)
+        children = children_of(nodes)
+        total += 1 + (_actual(children, data[key], children_of) if children else 0)
     return total
 
 
@@ -202,4 +208,13 @@ def actual_cost(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    return _actual(_collect(operation.selection_set, fragments, {}), data, fragments)
+    # Every item of a list has the same selection: merge each field's children once.
+    merged: dict[int, _Fields] = {}
+
+    def children_of(nodes: list[FieldNode]) -> _Fields:
+        found = merged.get(id(nodes))
+        if found is None:
+            found = merged[id(nodes)] = _children(nodes, fragments)
+        return found
+
+    return _actual(_collect(operation.selection_set, fragments, {}), data, children_of)

@@ -65,7 +65,9 @@ class OrderEvent:
         return Order.from_row(row)
 
 
-@strawberry.type(description="A buyer's (or a partner's) order of one vehicle.")
+@strawberry.federation.type(
+    keys=["id"], description="A buyer's (or a partner's) order of one vehicle."
+)
 class Order(Node):
     number: str = strawberry.field(description="Human-readable order number, e.g. AB-00000042.")
     status: OrderStatus

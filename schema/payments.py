@@ -81,7 +81,9 @@ class Refund(Node):
         return Payment.from_row(await info.context.loaders.payment_by_id.load(self.payment_pk))
 
 
-@strawberry.type(description="One attempt to pay an order: a Stripe PaymentIntent.")
+@strawberry.federation.type(
+    keys=["id"], description="One attempt to pay an order: a Stripe PaymentIntent."
+)
 class Payment(Node):
     attempt: int = strawberry.field(description="1 for the first checkout, 2 after a failure…")
     status: PaymentStatus

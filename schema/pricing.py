@@ -98,11 +98,12 @@ class DeliveredPrice:
         )
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description=(
         "A persisted price quote for a vehicle delivered to a country, line by line. "
         "total = subtotal + vat = the sum of every line's amount and VAT."
-    )
+    ),
 )
 class Quote(Node):
     destination_country: str = strawberry.field(description="ISO 3166-1 alpha-2.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.passwords import HASHER
@@ -87,9 +88,11 @@ def vehicle_values(**overrides: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def create_vehicle(engine: AsyncEngine, dealer_id: int, **overrides: Any) -> Any:
+async def create_vehicle(
+    engine: AsyncEngine, redis: Redis, dealer_id: int, **overrides: Any
+) -> Any:
     """A fresh AVAILABLE vehicle of `dealer_id`; returns its row."""
-    return await create_listing(engine, dealer_id, vehicle_values(**overrides))
+    return await create_listing(engine, redis, dealer_id, vehicle_values(**overrides))
 
 
 async def trust(engine: AsyncEngine, partner_name: str, *queries: str) -> None:

@@ -127,7 +127,7 @@ class ReadyOrder:
 async def reserved_order(engine: AsyncEngine, redis: Redis, buyer_id: int) -> ReadyOrder:
     async with engine.connect() as conn:
         dealer_id = int(await conn.scalar(sa.text("SELECT min(id) FROM dealer")))
-    vehicle = await create_vehicle(engine, dealer_id)
+    vehicle = await create_vehicle(engine, redis, dealer_id)
     buyer = Actor(ActorKind.BUYER, buyer_id)
     outcome = await create_order(
         engine, redis, customer=buyer, buyer_id=buyer_id, partner_id=None,

@@ -49,13 +49,12 @@ from services.feeds.runs import (
     renew_lease,
 )
 from services.feeds.sources import open_feed
-from services.pricing.cache import invalidate_vehicle_quotes
+from services.vehicles.changes import vehicles_changed
 
 log = logging.getLogger("autobroker.feeds")
 
 HEARTBEAT_SECONDS = 1.0
 BATCH_ROWS = 2000
-INVALIDATE_BATCH = 1000
 _LOCK_CLASS = 0x66656564  # "feed": advisory locks keyed (this, hashtext(source))
 
 
@@ -160,8 +159,8 @@ async def ingest_run(
         beating.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beating
-    for part in _slices(changed, INVALIDATE_BATCH):
-        await invalidate_vehicle_quotes(redis, *part)
+    if changed or counts.created:
+        await vehicles_changed(redis, changed, groups=None)
     if refused is not None:
         log.warning("feed run failed", extra={"run_id": run_id, "reason": refused})
         return IngestOutcome(run_id, FeedRunStatus.FAILED, counts, refused)

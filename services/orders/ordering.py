@@ -1,7 +1,7 @@
 """Ordering use-cases: create (and reserve), reserve, cancel, advance.
 
 Each is one transaction: load, apply the table's transitions, commit. After the commit
-the vehicle's cached quotes are invalidated when its status moved, and the events are
+every cache showing the vehicle forgets it when its status moved, and the events are
 published for live subscribers.
 """
 
@@ -21,8 +21,8 @@ from services.events import publish_order_events
 from services.orders.errors import OrderNotFoundError, QuoteExpiredError, QuoteMismatchError
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from services.orders.transitions import AppliedEvent, append_event, apply_transition, orders
-from services.pricing.cache import invalidate_vehicle_quotes
 from services.pricing.quotes import StoredQuote, fetch_quotes, quote_table, quote_vehicle
+from services.vehicles.changes import vehicles_changed
 
 SYSTEM = Actor(ActorKind.SYSTEM)
 
@@ -43,12 +43,16 @@ class OrderOutcome:
 
 
 async def after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
-    """What follows committed transitions: the moved vehicles' cached quotes are
-    invalidated and the events published (also for services/payments, which applies
-    transitions inside its own transactions)."""
-    moved = {event.vehicle_id for event in events if event.vehicle_changed}
+    """What follows committed transitions: the moved vehicles leave every cache
+    (services/vehicles/changes.py) and the events are published (also for
+    services/payments, which applies transitions inside its own transactions)."""
+    moved = [event for event in events if event.vehicle_changed]
     if moved:
-        await invalidate_vehicle_quotes(redis, *moved)
+        await vehicles_changed(
+            redis,
+            {event.vehicle_id for event in moved},
+            [event.vehicle_group for event in moved if event.vehicle_group is not None],
+        )
     await publish_order_events(redis, events)
 
 

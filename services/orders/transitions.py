@@ -36,6 +36,7 @@ from services.orders.lifecycle import (
     check,
     vehicle_effect,
 )
+from services.pricing.valuation import comparables_group
 
 orders: sa.Table = Order.__table__  # type: ignore[attr-defined]
 order_events: sa.Table = OrderEvent.__table__  # type: ignore[attr-defined]
@@ -58,6 +59,7 @@ class AppliedEvent:
     version: int
     vehicle_id: int
     vehicle_changed: bool
+    vehicle_group: str | None = None  # the moved vehicle's comparables group
 
 
 async def append_event(
@@ -94,39 +96,32 @@ async def append_event(
 
 async def _move_vehicle(
     conn: AsyncConnection, vehicle_id: int, effect: VehicleEffect, now: datetime
-) -> bool:
+) -> str | None:
+    """Move the vehicle as the transition says; its comparables group when it moved."""
     c = vehicles.c
     if effect is VehicleEffect.RESERVE:
-        reserved = await conn.scalar(
-            vehicles.update()
-            .where(c.id == vehicle_id, c.status == VehicleStatus.AVAILABLE.value)
-            .values(status=VehicleStatus.RESERVED.value, updated_at=now)
-            .returning(c.id)
-        )
-        if reserved is None:
-            raise VehicleUnavailableError(
-                "the vehicle is not available: another order holds it or it left the catalog"
-            )
-        return True
-    if effect is VehicleEffect.SELL:
+        condition = c.status == VehicleStatus.AVAILABLE.value
+        to = VehicleStatus.RESERVED
+    elif effect is VehicleEffect.SELL:
+        condition, to = sa.true(), VehicleStatus.SOLD
+    elif effect is VehicleEffect.RELEASE:
+        condition = c.status.in_([VehicleStatus.RESERVED.value, VehicleStatus.SOLD.value])
+        to = VehicleStatus.AVAILABLE
+    else:
+        return None
+    moved = (
         await conn.execute(
             vehicles.update()
-            .where(c.id == vehicle_id)
-            .values(status=VehicleStatus.SOLD.value, updated_at=now)
+            .where(c.id == vehicle_id, condition)
+            .values(status=to.value, updated_at=now)
+            .returning(c.make, c.model)
         )
-        return True
-    if effect is VehicleEffect.RELEASE:
-        released = await conn.scalar(
-            vehicles.update()
-            .where(
-                c.id == vehicle_id,
-                c.status.in_([VehicleStatus.RESERVED.value, VehicleStatus.SOLD.value]),
-            )
-            .values(status=VehicleStatus.AVAILABLE.value, updated_at=now)
-            .returning(c.id)
+    ).first()
+    if moved is None and effect is VehicleEffect.RESERVE:
+        raise VehicleUnavailableError(
+            "the vehicle is not available: another order holds it or it left the catalog"
         )
-        return released is not None
-    return False
+    return None if moved is None else comparables_group(moved.make, moved.model)
 
 
 def _order_values(
@@ -177,7 +172,7 @@ async def apply_transition(
     if isinstance(outcome, Refusal):
         raise TransitionNotAllowedError(outcome.message)
     to_status = outcome
-    vehicle_changed = await _move_vehicle(
+    vehicle_group = await _move_vehicle(
         conn, row.vehicle_id, vehicle_effect(from_status, to_status), now
     )
     try:
@@ -205,5 +200,6 @@ async def apply_transition(
         at=now,
         version=row.version + 1,
         vehicle_id=row.vehicle_id,
-        vehicle_changed=vehicle_changed,
+        vehicle_changed=vehicle_group is not None,
+        vehicle_group=vehicle_group,
     )

@@ -18,7 +18,7 @@ from services.pricing.engine import PricedQuote, price_vehicle
 from services.pricing.errors import PricingError
 from services.pricing.quotes import check_quotable
 from services.pricing.rules import RULES_VERSION, rules_for
-from services.pricing.valuation import value_vehicles
+from services.pricing.valuation import comparables_group, value_vehicles
 
 
 async def delivered_prices(
@@ -27,11 +27,20 @@ async def delivered_prices(
     *,
     as_of: date,
     rules_version: str = RULES_VERSION,
+    seen_groups: set[str] | None = None,
 ) -> dict[tuple[int, str], PricedQuote | None]:
-    """The pricing of each (vehicle id, destination) pair, None where none can be made."""
+    """The pricing of each (vehicle id, destination) pair, None where none can be made.
+
+    `seen_groups` receives the comparables group of every vehicle valued: what the
+    prices depend on besides the vehicles themselves.
+    """
     subjects = await value_vehicles(
         conn, {vehicle_id for vehicle_id, _ in keys}, rules_for(rules_version)
     )
+    if seen_groups is not None:
+        seen_groups.update(
+            comparables_group(s.facts.make, s.facts.model) for s in subjects.values()
+        )
     prices: dict[tuple[int, str], PricedQuote | None] = {}
     for vehicle_id, destination in keys:
         try:

@@ -87,6 +87,12 @@ class Subject:
     market: MarketData | None = None
 
 
+def comparables_group(make: str, model: str) -> str:
+    """What names a vehicle's comparables (same make and model, case aside): a change to
+    any vehicle of the group can move the valuation and demand of every other."""
+    return f"{make.strip().lower()}/{model.strip().lower()}"
+
+
 def _facts(row: Any) -> VehicleFacts:
     return VehicleFacts(
         vehicle_id=row["id"],

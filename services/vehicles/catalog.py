@@ -18,10 +18,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from models.dealer import Dealer
 from models.vehicle import Vehicle
 from services.errors import InvalidArgumentError
 
 vehicle_table: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
+dealer_table: sa.Table = Dealer.__table__  # type: ignore[attr-defined]
+DEALER_LABEL = "dealer__"  # prefix of the dealer's columns joined into a page
 SEARCH_QUERY_MAX_LENGTH = 200
 
 
@@ -219,6 +222,7 @@ class Page:
     rows: Sequence[Any]
     has_next_page: bool
     has_previous_page: bool
+    dealers: dict[int, Any] | None = None  # the page's dealers by id, when joined
 
 
 async def fetch_page(
@@ -227,20 +231,44 @@ async def fetch_page(
     ordering: Ordering,
     page: PageRequest,
     columns: Collection[str],
+    *,
+    with_dealers: bool = False,
 ) -> Page:
-    """One page of vehicles, in the requested order, with what lies beyond it."""
-    result = await conn.execute(page_statement(flt, ordering, page, columns))
-    return _to_page(list(result.mappings()), page)
+    """One page of vehicles, in the requested order, with what lies beyond it.
+
+    `with_dealers`: the vehicles' dealers come in the same statement (a join on the
+    dealer's primary key), so a page showing them costs no statement more.
+    """
+    statement = page_statement(
+        flt, ordering, page, {*columns, "dealer_id"} if with_dealers else columns
+    )
+    if not with_dealers:
+        return _to_page(list((await conn.execute(statement)).mappings()), page)
+    statement = statement.join(
+        dealer_table, dealer_table.c.id == vehicle_table.c.dealer_id
+    ).add_columns(*(column.label(DEALER_LABEL + column.name) for column in dealer_table.c))
+    rows, dealers = [], {}
+    cut = len(DEALER_LABEL)
+    for joined in (await conn.execute(statement)).mappings():
+        row, dealer = {}, {}
+        for name, value in joined.items():
+            if name.startswith(DEALER_LABEL):
+                dealer[name[cut:]] = value
+            else:
+                row[name] = value
+        rows.append(row)
+        dealers[dealer["id"]] = dealer
+    return _to_page(rows, page, dealers)
 
 
-def _to_page(rows: list[Any], page: PageRequest) -> Page:
+def _to_page(rows: list[Any], page: PageRequest, dealers: dict[int, Any] | None = None) -> Page:
     """Trim the look-ahead row and put a backwards page back in display order."""
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     if page.backwards:
         rows.reverse()
-        return Page(rows, has_next_page=page.before is not None, has_previous_page=more)
-    return Page(rows, has_next_page=more, has_previous_page=page.after is not None)
+        return Page(rows, page.before is not None, more, dealers)
+    return Page(rows, more, page.after is not None, dealers)
 
 
 async def count_vehicles(conn: AsyncConnection, flt: VehicleFilter) -> int:

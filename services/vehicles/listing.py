@@ -5,7 +5,7 @@ again so that the statement itself only touches that dealer's vehicle (None: an 
 A vehicle that is RESERVED or SOLD belongs to an order's locked quote: it cannot be
 edited or withdrawn. Withdrawing is idempotent. After any change (price and status, but
 also year, mileage or country, which the valuation reads), the vehicle's cached quotes
-are dropped, after the commit.
+and cached responses are dropped, after the commit (services/vehicles/changes.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models.dealer import Dealer
 from models.vehicle import Vehicle, VehicleStatus
 from services.errors import DomainError, FieldProblem
-from services.pricing.cache import invalidate_vehicle_quotes
 from services.pricing.rules import EU_COUNTRIES
+from services.vehicles.changes import group_of, vehicles_changed
 from services.vehicles.vin import is_valid_vin, normalise_vin
 
 vehicle_table: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
@@ -119,7 +119,9 @@ def _refuse_if_invalid(values: Mapping[str, Any]) -> None:
 _VIN_TAKEN = FieldProblem("vin", "VIN_TAKEN", "Another listing has this VIN.")
 
 
-async def create_listing(engine: AsyncEngine, dealer_id: int, values: Mapping[str, Any]) -> Any:
+async def create_listing(
+    engine: AsyncEngine, redis: Redis, dealer_id: int, values: Mapping[str, Any]
+) -> Any:
     """List a vehicle for `dealer_id` (AVAILABLE); returns the new row."""
     clean = normalised(values)
     missing = [field for field in _REQUIRED if clean.get(field) is None]
@@ -142,6 +144,7 @@ async def create_listing(engine: AsyncEngine, dealer_id: int, values: Mapping[st
         row = (await conn.execute(statement)).mappings().first()
     if row is None:
         raise ListingRefusedError([_VIN_TAKEN])
+    await vehicles_changed(redis, [row["id"]], [group_of(row)])
     return row
 
 
@@ -194,7 +197,7 @@ async def update_listing(
             raise ListingRefusedError([_VIN_TAKEN]) from None
         raise
     # Any edit (year, mileage, country: not only the price) can change a quote.
-    await invalidate_vehicle_quotes(redis, vehicle_id)
+    await vehicles_changed(redis, [vehicle_id], [group_of(before), group_of(row)])
     return ListingChange(row, changed=True)
 
 
@@ -213,5 +216,5 @@ async def withdraw_listing(
             .returning(*RETURNED_COLUMNS)
         )
         row = (await conn.execute(statement)).mappings().one()
-    await invalidate_vehicle_quotes(redis, vehicle_id)
+    await vehicles_changed(redis, [vehicle_id], [group_of(row)])
     return ListingChange(row, changed=True)

@@ -184,7 +184,7 @@ async def reserved_order(
     engine: AsyncEngine, redis: Redis, cast: Cast, *, partner_id: int | None = None
 ) -> int:
     """A new RESERVED order (events 1 to 3) of the cast's buyer, or placed by a partner."""
-    vehicle = await create_vehicle(engine, cast.dealer_ids[0])
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
     customer = (
         Actor(ActorKind.PARTNER, partner_id)
         if partner_id is not None

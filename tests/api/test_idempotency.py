@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import sqlalchemy as sa
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.accounts_data import create_vehicle, trust
@@ -37,9 +38,9 @@ async def _post(
 
 
 async def test_a_retry_replays_the_first_response_and_creates_nothing(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    row = await create_vehicle(engine, cast.dealer_ids[0])
+    row = await create_vehicle(engine, redis, cast.dealer_ids[0])
     key = str(uuid.uuid4())
     first = await _post(client, cast, gid("Vehicle", row["id"]), key)
     again = await _post(client, cast, gid("Vehicle", row["id"]), key)
@@ -52,9 +53,9 @@ async def test_a_retry_replays_the_first_response_and_creates_nothing(
 
 
 async def test_the_same_key_with_another_input_is_a_conflict(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    row = await create_vehicle(engine, cast.dealer_ids[0])
+    row = await create_vehicle(engine, redis, cast.dealer_ids[0])
     key = str(uuid.uuid4())
     await _post(client, cast, gid("Vehicle", row["id"]), key)
     other = await _post(client, cast, gid("Vehicle", row["id"]), key, country="FR")
@@ -64,9 +65,9 @@ async def test_the_same_key_with_another_input_is_a_conflict(
 
 
 async def test_concurrent_retries_run_once(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    row = await create_vehicle(engine, cast.dealer_ids[0])
+    row = await create_vehicle(engine, redis, cast.dealer_ids[0])
     key = str(uuid.uuid4())
     responses = await asyncio.gather(
         *(_post(client, cast, gid("Vehicle", row["id"]), key) for _ in range(5))
@@ -78,9 +79,9 @@ async def test_concurrent_retries_run_once(
 
 
 async def test_keys_belong_to_their_caller(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    row = await create_vehicle(engine, cast.dealer_ids[0])
+    row = await create_vehicle(engine, redis, cast.dealer_ids[0])
     key = str(uuid.uuid4())
     await _post(client, cast, gid("Vehicle", row["id"]), key)
     await trust(engine, "cast-partner", CREATE)

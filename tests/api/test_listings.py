@@ -96,25 +96,25 @@ async def test_listing_rules_name_every_field_at_fault(
 
 
 async def test_a_vin_already_listed_is_refused(
-    client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine
+    client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine, redis: Redis
 ) -> None:
-    existing = await create_vehicle(engine, cast.dealer_ids[1])
+    existing = await create_vehicle(engine, redis, cast.dealer_ids[1])
     body = await graphql(
         client, CREATE, {"input": _create_input(vin=existing["vin"])}, **cast.dealer.headers
     )
     assert body["data"]["createVehicle"]["userErrors"] == [
         {"field": ["input", "vin"], "code": "VIN_TAKEN", "message": "Another listing has this VIN."}
     ]
-    mine = await create_vehicle(engine, cast.dealer_ids[0])
+    mine = await create_vehicle(engine, redis, cast.dealer_ids[0])
     changed = {"id": to_global_id("Vehicle", mine["id"]), "vin": existing["vin"]}
     body = await graphql(client, UPDATE, {"input": changed}, **cast.dealer.headers)
     assert [e["code"] for e in body["data"]["updateVehicle"]["userErrors"]] == ["VIN_TAKEN"]
 
 
 async def test_update_changes_only_what_is_given_and_null_clears_optional_fields(
-    client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine
+    client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine, redis: Redis
 ) -> None:
-    vehicle = await create_vehicle(engine, cast.dealer_ids[0])
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
     gid = to_global_id("Vehicle", vehicle["id"])
     body = await graphql(
         client, UPDATE, {"input": {"id": gid, "price": "15999.99", "trim": None}},
@@ -133,16 +133,16 @@ async def test_update_changes_only_what_is_given_and_null_clears_optional_fields
 
 
 async def test_withdraw_is_idempotent_and_a_reserved_vehicle_cannot_be_changed(
-    client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine
+    client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine, redis: Redis
 ) -> None:
-    vehicle = await create_vehicle(engine, cast.dealer_ids[0])
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
     gid = to_global_id("Vehicle", vehicle["id"])
     for _ in range(2):
         body = await graphql(client, WITHDRAW, {"input": {"id": gid}}, **cast.dealer.headers)
         assert body == {
             "data": {"withdrawVehicle": {"vehicle": {"status": "WITHDRAWN"}, "userErrors": []}}
         }
-    reserved = await create_vehicle(engine, cast.dealer_ids[0])
+    reserved = await create_vehicle(engine, redis, cast.dealer_ids[0])
     async with engine.begin() as conn:
         await conn.execute(
             sa.text("UPDATE vehicle SET status = 'RESERVED' WHERE id = :id"), {"id": reserved["id"]}
@@ -170,7 +170,7 @@ async def test_unknown_and_malformed_vehicle_ids(client: httpx.AsyncClient, cast
 async def test_a_change_drops_the_vehicles_cached_quotes(
     client: httpx.AsyncClient, cast: Cast, engine: AsyncEngine, redis: Redis
 ) -> None:
-    vehicle = await create_vehicle(engine, cast.dealer_ids[0])
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
     key = f"{QUOTE_CACHE_PREFIX}{vehicle['id']}"
     gid = to_global_id("Vehicle", vehicle["id"])
     await redis.hset(key, mapping={"DE:test": b"{}"})

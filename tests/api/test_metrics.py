@@ -21,13 +21,17 @@ from tests.api.subscription_support import bearer, reserved_order, transport_ws
 
 CATALOG_PAGE = """
 query MetricsCatalogPage {
-  vehicles(first: 20, filter: {status: [AVAILABLE]}) { edges { node { id make dealer { name } } } }
+  vehicles(first: 20, filter: {status: [AVAILABLE]}) {
+    edges { node { id make dealer { name } deliveredPrice(destinationCountry: "DE") { vat { amount } } } }
+  }
 }
 """
 REQUEST_QUOTE = """
 mutation MetricsQuote($input: RequestQuoteInput!) { requestQuote(input: $input) { quote { id } } }
 """
 Labels = dict[str, str]
+# Computed, not answered by the response cache (whose hits run no operation).
+COMPUTED = {"cache-control": "no-store"}
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -54,7 +58,7 @@ async def test_a_query_records_its_request_operation_sql_and_batches(
     client: httpx.AsyncClient,
 ) -> None:
     before = await scrape(client)
-    response = await client.post("/graphql", json={"query": CATALOG_PAGE})
+    response = await client.post("/graphql", json={"query": CATALOG_PAGE}, headers=COMPUTED)
     assert response.status_code == 200
     assert "errors" not in response.json()
     after = await scrape(client)
@@ -70,10 +74,11 @@ async def test_a_query_records_its_request_operation_sql_and_batches(
         delta("autobroker_graphql_operation_duration_seconds_count", **operation, type="query") == 1
     )
     assert delta("autobroker_graphql_sql_statements_count", **operation) == 1
-    # A catalog page with dealers: the page and one batched dealer load.
+    # A priced catalog page: the page with its dealers joined, and one batched valuation.
     assert delta("autobroker_graphql_sql_statements_sum", **operation) == 2
-    assert delta("autobroker_dataloader_batch_size_count", loader="DealerByIdLoader") == 1
-    assert delta("autobroker_dataloader_batch_size_sum", loader="DealerByIdLoader") >= 2
+    prices = {"loader": "DeliveredPriceByVehicleIdLoader"}
+    assert delta("autobroker_dataloader_batch_size_count", **prices) == 1
+    assert delta("autobroker_dataloader_batch_size_sum", **prices) == 20
     http = {"method": "POST", "route": "/graphql"}
     assert delta("autobroker_http_requests_total", **http, status="2xx") == 1
     assert delta("autobroker_http_request_duration_seconds_count", **http) == 1
@@ -126,10 +131,10 @@ async def test_persisted_query_and_quote_caches_count_hits_and_misses(
     vehicle = (await client.post("/graphql", json={"query": CATALOG_PAGE})).json()
     vehicle_id = vehicle["data"]["vehicles"]["edges"][0]["node"]["id"]
     before = await scrape(client)
-    missing = await client.post("/graphql", json={"extensions": extensions})
+    missing = await client.post("/graphql", json={"extensions": extensions}, headers=COMPUTED)
     assert missing.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
-    await client.post("/graphql", json={"query": query, "extensions": extensions})
-    found = await client.post("/graphql", json={"extensions": extensions})
+    await client.post("/graphql", json={"query": query, "extensions": extensions}, headers=COMPUTED)
+    found = await client.post("/graphql", json={"extensions": extensions}, headers=COMPUTED)
     assert "errors" not in found.json()
     for _ in range(2):
         quoted = await client.post(
@@ -238,7 +243,7 @@ def test_metric_labels_never_hold_identifiers(live_server: str) -> None:
         "type": {"query", "mutation", "subscription", "unknown"},
         "outcome": {"ok", "error", "rejected", "cancelled", "success", "retry", "failure"},
         "result": {"hit", "miss"},
-        "cache": {"quote", "persisted_query"},
+        "cache": {"quote", "persisted_query", "response"},
     }
     for (name, labels), _ in samples(text).items():
         for label, label_value in labels:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
@@ -44,8 +45,8 @@ def gid(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).rstrip(b"=").decode()
 
 
-async def _vehicle(engine: AsyncEngine, cast: Cast) -> str:
-    row = await create_vehicle(engine, cast.dealer_ids[0])
+async def _vehicle(engine: AsyncEngine, redis: Redis, cast: Cast) -> str:
+    row = await create_vehicle(engine, redis, cast.dealer_ids[0])
     return gid("Vehicle", row["id"])
 
 
@@ -62,9 +63,9 @@ async def _create(
 
 
 async def test_create_and_reserve_in_one_step(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    vehicle = await _vehicle(engine, cast)
+    vehicle = await _vehicle(engine, redis, cast)
     payload = await _create(client, cast.buyer, vehicle, reserve=True)
     assert payload["userErrors"] == []
     order = payload["order"]
@@ -83,9 +84,9 @@ async def test_create_and_reserve_in_one_step(
 
 
 async def test_cancel_releases_the_vehicle(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    vehicle = await _vehicle(engine, cast)
+    vehicle = await _vehicle(engine, redis, cast)
     order = (await _create(client, cast.buyer, vehicle, reserve=True))["order"]
     body = await graphql(client, CANCEL, {"input": {"orderId": order["id"], "reason": "changed my mind"}},
                          **cast.buyer.headers)  # fmt: skip
@@ -102,11 +103,12 @@ async def test_cancel_releases_the_vehicle(
 async def test_fifty_concurrent_reservations_give_exactly_one_winner(
     client: httpx.AsyncClient,
     engine: AsyncEngine,
+    redis: Redis,
     settings: Settings,
     cast: Cast,
     round_number: int,
 ) -> None:
-    vehicle = await _vehicle(engine, cast)
+    vehicle = await _vehicle(engine, redis, cast)
     buyers = await asyncio.gather(
         *(create_user(engine, settings, UserRole.BUYER) for _ in range(50))
     )
@@ -142,9 +144,9 @@ async def test_fifty_concurrent_reservations_give_exactly_one_winner(
 
 
 async def test_an_expired_quote_cannot_be_used(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    vehicle = await _vehicle(engine, cast)
+    vehicle = await _vehicle(engine, redis, cast)
     quote = await graphql(
         client,
         'mutation($v: ID!) { requestQuote(input: {vehicleId: $v, destinationCountry: "DE"}) { quote { id } } }',
@@ -170,9 +172,9 @@ async def test_an_expired_quote_cannot_be_used(
 
 
 async def test_staff_advance_and_invalid_steps_are_refused(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    vehicle = await _vehicle(engine, cast)
+    vehicle = await _vehicle(engine, redis, cast)
     order = (await _create(client, cast.buyer, vehicle, reserve=True))["order"]
     body = await graphql(
         client, ADVANCE, {"input": {"orderId": order["id"], "step": "SHIP"}}, **cast.admin.headers
@@ -196,11 +198,11 @@ async def test_staff_advance_and_invalid_steps_are_refused(
 
 
 async def test_who_sees_which_orders(
-    client: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, settings: Settings, cast: Cast
 ) -> None:
     other = await create_user(engine, settings, UserRole.BUYER)
-    mine = (await _create(client, cast.buyer, await _vehicle(engine, cast)))["order"]
-    theirs = (await _create(client, other, await _vehicle(engine, cast)))["order"]
+    mine = (await _create(client, cast.buyer, await _vehicle(engine, redis, cast)))["order"]
+    theirs = (await _create(client, other, await _vehicle(engine, redis, cast)))["order"]
     own = await graphql(client, ORDER, {"id": mine["id"]}, **cast.buyer.headers)
     assert own["data"]["order"] == {
         "id": mine["id"],
@@ -234,10 +236,10 @@ async def test_who_sees_which_orders(
 
 
 async def test_sold_or_withdrawn_vehicles_cannot_be_ordered(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
     for status in ("SOLD", "WITHDRAWN"):
-        row = await create_vehicle(engine, cast.dealer_ids[0])
+        row = await create_vehicle(engine, redis, cast.dealer_ids[0])
         async with engine.begin() as conn:
             await conn.execute(
                 sa.text("UPDATE vehicle SET status = :s WHERE id = :id"),
@@ -250,9 +252,9 @@ async def test_sold_or_withdrawn_vehicles_cannot_be_ordered(
 
 
 async def test_partners_order_and_dealers_do_not(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast
 ) -> None:
-    vehicle = await _vehicle(engine, cast)
+    vehicle = await _vehicle(engine, redis, cast)
     await trust(engine, "cast-partner", CREATE)  # partners run registered operations only
     partner = await graphql(client, CREATE, {"input": {"vehicleId": vehicle, "destinationCountry": "FR"}},
                             **{"X-API-Key": cast.partner_key})  # fmt: skip
@@ -271,7 +273,7 @@ MY_ORDERS_DEEP = """{ myOrders(first: 50) { edges { node { number status total {
 
 
 async def test_an_order_page_costs_the_same_statements_whatever_its_size(
-    client: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, cast: Cast
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, settings: Settings, cast: Cast
 ) -> None:
     from core.db import start_counting
 
@@ -279,7 +281,7 @@ async def test_an_order_page_costs_the_same_statements_whatever_its_size(
     for size in (2, 6):
         buyer = await create_user(engine, settings, UserRole.BUYER)
         for _ in range(size):
-            await _create(client, buyer, await _vehicle(engine, cast))
+            await _create(client, buyer, await _vehicle(engine, redis, cast))
         counter = start_counting(keep_text=True)
         body = await graphql(client, MY_ORDERS_DEEP, **buyer.headers)
         assert len(body["data"]["myOrders"]["edges"]) == size

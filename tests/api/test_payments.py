@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.app import create_app
@@ -48,9 +49,9 @@ def pk(global_id: str) -> int:
 
 
 async def _reserved(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, buyer: TestUser
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, buyer: TestUser
 ) -> str:
-    vehicle = await create_vehicle(engine, cast.dealer_ids[0])
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
     body = await graphql(client, CREATE, {"input": {"vehicleId": gid("Vehicle", vehicle["id"]),
                                                     "destinationCountry": "DE", "reserve": True}},
                          **buyer.headers)  # fmt: skip
@@ -74,10 +75,10 @@ async def _total(engine: AsyncEngine, order_id: str) -> str:
 
 
 async def test_the_whole_buy_flow_from_graphiql(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, webhooks: StripeEmulator,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, webhooks: StripeEmulator,
     payment_settings: Settings,
 ) -> None:  # fmt: skip
-    order_id = await _reserved(pay_client, engine, cast, cast.buyer)
+    order_id = await _reserved(pay_client, engine, redis, cast, cast.buyer)
     checked_out = await _checkout(pay_client, order_id, cast.buyer)
     [intent] = intents_of(webhooks, pk(order_id))
     payment_id = checked_out["payment"]["id"]
@@ -117,9 +118,13 @@ async def _signed_post(
 
 
 async def _pending_with_success_event(
-    client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, emulator: StripeEmulator
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    redis: Redis,
+    cast: Cast,
+    emulator: StripeEmulator,
 ) -> tuple[int, str]:
-    order_id = await _reserved(client, engine, cast, cast.buyer)
+    order_id = await _reserved(client, engine, redis, cast, cast.buyer)
     await _checkout(client, order_id, cast.buyer)
     [intent] = intents_of(emulator, pk(order_id))
     emulator.state.confirm(intent["id"], {"payment_method": "pm_card_visa"})  # Stripe.js's part
@@ -136,10 +141,12 @@ async def _counts(engine: AsyncEngine, order_id: int) -> tuple[int, int]:
 
 
 async def test_one_event_delivered_ten_times_in_a_row_and_ten_at_once_changes_the_order_once(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, no_webhooks: StripeEmulator,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, no_webhooks: StripeEmulator,
     payment_settings: Settings,
 ) -> None:  # fmt: skip
-    order_id, event_id = await _pending_with_success_event(pay_client, engine, cast, no_webhooks)
+    order_id, event_id = await _pending_with_success_event(
+        pay_client, engine, redis, cast, no_webhooks
+    )
     stored_before, events_before = await _counts(engine, order_id)
     body, signature = no_webhooks.signed(event_id)
     in_a_row = [await _signed_post(pay_client, body, signature) for _ in range(10)]
@@ -162,9 +169,11 @@ async def test_one_event_delivered_ten_times_in_a_row_and_ten_at_once_changes_th
 
 
 async def test_bad_missing_or_stale_signatures_are_refused_and_write_nothing(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, no_webhooks: StripeEmulator,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, no_webhooks: StripeEmulator,
 ) -> None:  # fmt: skip
-    order_id, event_id = await _pending_with_success_event(pay_client, engine, cast, no_webhooks)
+    order_id, event_id = await _pending_with_success_event(
+        pay_client, engine, redis, cast, no_webhooks
+    )
     before = await _counts(engine, order_id)
     body, signature = no_webhooks.signed(event_id)
     tampered = body.replace(b'"payment_intent.succeeded"', b'"payment_intent.canceled"')
@@ -189,9 +198,9 @@ async def test_bad_missing_or_stale_signatures_are_refused_and_write_nothing(
 
 
 async def test_a_declined_card_fails_the_payment_and_a_new_checkout_is_attempt_two(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, no_webhooks: StripeEmulator,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, no_webhooks: StripeEmulator,
 ) -> None:  # fmt: skip
-    order_id = await _reserved(pay_client, engine, cast, cast.buyer)
+    order_id = await _reserved(pay_client, engine, redis, cast, cast.buyer)
     first = (await _checkout(pay_client, order_id, cast.buyer))["payment"]
     declined = await graphql(pay_client, CONFIRM, {"input": {"paymentId": first["id"],
                                                              "paymentMethod": "pm_card_chargeDeclined"}},
@@ -219,10 +228,10 @@ async def test_a_declined_card_fails_the_payment_and_a_new_checkout_is_attempt_t
 
 
 async def test_staff_refund_settles_on_stripes_event_and_frees_the_vehicle(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, webhooks: StripeEmulator,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, webhooks: StripeEmulator,
     payment_settings: Settings,
 ) -> None:  # fmt: skip
-    order_id = await _reserved(pay_client, engine, cast, cast.buyer)
+    order_id = await _reserved(pay_client, engine, redis, cast, cast.buyer)
     payment = (await _checkout(pay_client, order_id, cast.buyer))["payment"]
     await graphql(
         pay_client, CONFIRM, {"input": {"paymentId": payment["id"]}}, **cast.buyer.headers
@@ -265,11 +274,11 @@ async def test_staff_refund_settles_on_stripes_event_and_frees_the_vehicle(
 
 
 async def test_who_may_pay_refund_and_see_payments(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, cast: Cast,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, settings: Settings, cast: Cast,
     no_webhooks: StripeEmulator,
 ) -> None:  # fmt: skip
     other = await create_user(engine, settings, UserRole.BUYER)
-    order_id = await _reserved(pay_client, engine, cast, cast.buyer)
+    order_id = await _reserved(pay_client, engine, redis, cast, cast.buyer)
     theirs = await graphql(pay_client, CHECKOUT, {"input": {"orderId": order_id}}, **other.headers)
     assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     for who in (cast.admin.headers, cast.dealer.headers):  # staff do not buy, dealers neither
@@ -298,13 +307,13 @@ async def test_who_may_pay_refund_and_see_payments(
 
 
 async def test_refusals_unknown_orders_and_wrong_states(
-    pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast, no_webhooks: StripeEmulator,
+    pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast, no_webhooks: StripeEmulator,
 ) -> None:  # fmt: skip
     missing = await graphql(
         pay_client, CHECKOUT, {"input": {"orderId": gid("Order", 987654321)}}, **cast.buyer.headers
     )
     assert missing["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "orderId"}
-    vehicle = await create_vehicle(engine, cast.dealer_ids[0])
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
     quoted = await graphql(pay_client, CREATE, {"input": {"vehicleId": gid("Vehicle", vehicle["id"]),
                                                           "destinationCountry": "DE"}}, **cast.buyer.headers)  # fmt: skip
     quoted_id = quoted["data"]["createOrder"]["order"]["id"]
@@ -321,7 +330,7 @@ async def test_refusals_unknown_orders_and_wrong_states(
     )
     assert unpaid["data"]["refundOrder"]["userErrors"] == [{"field": ["input", "orderId"], "code": "NOT_REFUNDABLE",
         "message": "the order is QUOTED: only a paid order not yet completed is refunded"}]  # fmt: skip
-    lapsed_id = await _reserved(pay_client, engine, cast, cast.buyer)
+    lapsed_id = await _reserved(pay_client, engine, redis, cast, cast.buyer)
     async with engine.begin() as conn:
         await conn.execute(sa.text("UPDATE orders SET reserved_until = now() - interval '1 second' WHERE id = :id"),
                            {"id": pk(lapsed_id)})  # fmt: skip
@@ -346,10 +355,10 @@ async def production_client(payment_settings: Settings) -> Any:
 
 
 async def test_test_payments_are_refused_in_production(
-    production_client: httpx.AsyncClient, pay_client: httpx.AsyncClient, engine: AsyncEngine, cast: Cast,
+    production_client: httpx.AsyncClient, pay_client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, cast: Cast,
     no_webhooks: StripeEmulator,
 ) -> None:  # fmt: skip
-    order_id = await _reserved(pay_client, engine, cast, cast.buyer)
+    order_id = await _reserved(pay_client, engine, redis, cast, cast.buyer)
     payment = (await _checkout(pay_client, order_id, cast.buyer))["payment"]
     body = await graphql(
         production_client, CONFIRM, {"input": {"paymentId": payment["id"]}}, **cast.buyer.headers

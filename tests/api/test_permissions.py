@@ -2,6 +2,7 @@
 
 `dealer` owns the vehicle acted on (it is listed for dealer_ids[0]); `other dealer` is a
 dealer too, of dealer_ids[1]. createVehicle names dealer_ids[0] as the listing dealer.
+updateDealer rewrites the last dealer's own rating, so that no value changes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.ids import to_global_id
@@ -35,18 +38,23 @@ OPERATIONS: dict[str, str] = {
         mutation Withdraw($input: WithdrawVehicleInput!) {
           withdrawVehicle(input: $input) { vehicle { status } userErrors { code } }
         }""",
+    "updateDealer": """
+        mutation UpdateDealer($input: UpdateDealerInput!) {
+          updateDealer(input: $input) { dealer { rating } userErrors { code } }
+        }""",
 }
 
 ROLES = ("anonymous", "buyer", "dealer", "other dealer", "admin", "partner")
 
-# role -> the outcome of (me, createVehicle, updateVehicle, withdrawVehicle)
-MATRIX: dict[str, tuple[str, str, str, str]] = {
-    "anonymous":    (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED),
-    "buyer":        (OK,              FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
-    "dealer":       (OK,              OK,              OK,              OK),
-    "other dealer": (OK,              FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
-    "admin":        (OK,              OK,              OK,              OK),
-    "partner":      (FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN),
+# role -> the outcome of (me, createVehicle, updateVehicle, withdrawVehicle, updateDealer)
+MATRIX: dict[str, tuple[str, str, str, str, str]] = {
+    "anonymous":    (UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED, UNAUTHENTICATED,
+                     UNAUTHENTICATED),
+    "buyer":        (OK,              FORBIDDEN,       FORBIDDEN,       FORBIDDEN, FORBIDDEN),
+    "dealer":       (OK,              OK,              OK,              OK,        FORBIDDEN),
+    "other dealer": (OK,              FORBIDDEN,       FORBIDDEN,       FORBIDDEN, FORBIDDEN),
+    "admin":        (OK,              OK,              OK,              OK,        OK),
+    "partner":      (FORBIDDEN,       FORBIDDEN,       FORBIDDEN,       FORBIDDEN, FORBIDDEN),
 }  # fmt: skip
 
 CASES = [
@@ -66,10 +74,17 @@ def _headers(cast: Cast, role: str) -> dict[str, str]:
     return user.headers
 
 
-async def _variables(engine: AsyncEngine, cast: Cast, operation: str) -> dict[str, Any]:
+async def _variables(
+    engine: AsyncEngine, redis: Redis, cast: Cast, operation: str
+) -> dict[str, Any]:
     owner = cast.dealer_ids[0]
     if operation == "me":
         return {}
+    if operation == "updateDealer":
+        last = sa.text("SELECT id, rating FROM dealer ORDER BY id DESC LIMIT 1")
+        async with engine.connect() as conn:
+            dealer_id, rating = (await conn.execute(last)).one()
+        return {"input": {"id": to_global_id("Dealer", dealer_id), "rating": str(rating)}}
     if operation == "createVehicle":
         return {"input": {
             "dealerId": to_global_id("Dealer", owner), "vin": new_vin(), "make": "Renault",
@@ -77,7 +92,7 @@ async def _variables(engine: AsyncEngine, cast: Cast, operation: str) -> dict[st
             "transmission": "AUTOMATIC", "bodyType": "HATCHBACK", "colour": "Blue",
             "powerKw": 80, "locationCountry": "FR", "locationCity": "Lyon", "price": "17950.00",
         }}  # fmt: skip
-    vehicle = await create_vehicle(engine, owner)
+    vehicle = await create_vehicle(engine, redis, owner)
     gid = to_global_id("Vehicle", vehicle["id"])
     if operation == "updateVehicle":
         return {"input": {"id": gid, "mileageKm": 43000}}
@@ -93,12 +108,13 @@ def test_the_matrix_covers_every_role_and_operation() -> None:
 async def test_permission_matrix(
     client: httpx.AsyncClient,
     engine: AsyncEngine,
+    redis: Redis,
     cast: Cast,
     role: str,
     operation: str,
     outcome: str,
 ) -> None:
-    variables = await _variables(engine, cast, operation)
+    variables = await _variables(engine, redis, cast, operation)
     if role == "partner":
         await trust(engine, "cast-partner", OPERATIONS[operation])
     body = await graphql(client, OPERATIONS[operation], variables, **_headers(cast, role))
@@ -108,7 +124,7 @@ async def test_permission_matrix(
         assert result is not None
         if operation != "me":
             assert result["userErrors"] == []
-            assert result["vehicle"] is not None
+            assert all(value is not None for value in result.values()), result
         return
     assert body["data"] == {operation: None}
     assert [error["extensions"]["code"] for error in body["errors"]] == [outcome], body

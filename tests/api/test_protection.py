@@ -14,6 +14,8 @@ from core.app import create_app
 from core.settings import Settings
 
 COST_QUERY = "{ vehicles(first: 10) { edges { node { vin } } } }"
+# Computed every time: a response-cache hit costs 1 point (tested below), not the query's.
+COMPUTED = {"cache-control": "no-store"}
 
 
 @asynccontextmanager
@@ -31,7 +33,7 @@ def client_for(settings: Settings, database: str) -> Callable[..., Any]:
 
 
 async def test_cost_is_reported_on_every_response(client: httpx.AsyncClient) -> None:
-    body = (await client.post("/graphql", json={"query": COST_QUERY})).json()
+    body = (await client.post("/graphql", json={"query": COST_QUERY}, headers=COMPUTED)).json()
     cost = body["extensions"]["cost"]
     # vehicles 1 + edges (1 + 10 x (node 1 + vin 1)) requested; 10 rows came back
     assert cost["requestedQueryCost"] == 22
@@ -69,7 +71,7 @@ async def test_a_burst_over_the_limit_gets_429_and_recovers(client_for: Callable
     async with client_for(rate_limit_anonymous=(100, 50)) as client:
         statuses = []
         for _ in range(5):
-            response = await client.post("/graphql", json={"query": COST_QUERY})
+            response = await client.post("/graphql", json={"query": COST_QUERY}, headers=COMPUTED)
             statuses.append(response.status_code)
         assert statuses == [200, 200, 200, 200, 429]
         body = response.json()
@@ -77,9 +79,33 @@ async def test_a_burst_over_the_limit_gets_429_and_recovers(client_for: Callable
         retry_after = int(response.headers["retry-after"])
         assert retry_after == body["errors"][0]["extensions"]["retryAfter"] >= 1
         await asyncio.sleep(retry_after)
-        again = await client.post("/graphql", json={"query": COST_QUERY})
+        again = await client.post("/graphql", json={"query": COST_QUERY}, headers=COMPUTED)
         assert again.status_code == 200
         assert "errors" not in again.json()
+
+
+async def test_cached_answers_cost_one_point_and_an_empty_bucket_still_refuses(
+    client_for: Callable[..., Any],
+) -> None:
+    # 30 points, 1 a second: the 22-point query is computed once, then served from the
+    # cache at 1 point a time until the bucket is empty.
+    query = "# hit costs\n" + COST_QUERY
+    async with client_for(rate_limit_anonymous=(30, 1)) as client:
+        first = await client.post("/graphql", json={"query": query})
+        assert first.json()["extensions"]["cost"]["requestedQueryCost"] == 22
+        available = first.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+        hits = []
+        for _ in range(available + 3):
+            response = await client.post("/graphql", json={"query": query})
+            if response.status_code != 200:
+                break
+            assert response.headers["x-response-cache"] == "HIT"
+            assert response.json()["extensions"]["cost"]["actualQueryCost"] == 1
+            hits.append(response)
+        assert available <= len(hits) <= available + 2  # the bucket refills 1 a second
+        assert response.status_code == 429
+        assert response.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert int(response.headers["retry-after"]) >= 1
 
 
 def _deep(levels: int) -> str:

@@ -28,7 +28,7 @@ async def buyer_id(engine: AsyncEngine, settings: Settings) -> int:
 async def _reserved_order(engine: AsyncEngine, redis: Redis, buyer_id: int) -> tuple[int, int]:
     async with engine.connect() as conn:
         dealer_id = int(await conn.scalar(sa.text("SELECT min(id) FROM dealer")))
-    vehicle = await create_vehicle(engine, dealer_id)
+    vehicle = await create_vehicle(engine, redis, dealer_id)
     outcome = await create_order(engine, redis, customer=Actor(ActorKind.BUYER, buyer_id), buyer_id=buyer_id,
                                  partner_id=None, vehicle_id=vehicle["id"], destination_country="AT",
                                  reserve=True)  # fmt: skip

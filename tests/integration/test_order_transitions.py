@@ -48,7 +48,7 @@ SOME_ACTOR = {event: Actor(sorted(actors)[0]) for (_, event), (_, actors) in TRA
 async def _order_at(
     engine: AsyncEngine, redis: Redis, dealer_id: int, buyer_id: int, status: OrderStatus
 ) -> int:
-    vehicle = await create_vehicle(engine, dealer_id)
+    vehicle = await create_vehicle(engine, redis, dealer_id)
     customer = Actor(ActorKind.BUYER, buyer_id)
     outcome = await create_order(engine, redis, customer=customer, buyer_id=buyer_id, partner_id=None,
                                  vehicle_id=vehicle["id"], destination_country="DE", reserve=False)  # fmt: skip
