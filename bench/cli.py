@@ -122,12 +122,24 @@ async def _run(
                         in_process[contender] = application
                 env = BenchEnv(settings, urls.dsn, servers, in_process, wrk, db_cpu)
                 rows: list[Row] = []
+                scenario_notes: list[str] = []
                 for scenario in scenarios:
-                    rows.extend(await run_scenario(env, scenario, plan, _say))
-                    if profile and Contender.API in scenario.contenders:
-                        from bench.profile import profile_api
+                    try:
+                        scenario_rows = await run_scenario(env, scenario, plan, _say)
+                        rows.extend(scenario_rows)
+                        scenario_notes += [
+                            f"{row.scenario}/{row.contender}: {line}"
+                            for row in scenario_rows
+                            if (line := scenario.note(row.median))
+                        ]
+                        if profile and Contender.API in scenario.contenders:
+                            from bench.profile import profile_api
 
-                        await profile_api(env, scenario, seconds=max(plan.seconds, 10), out=RESULTS)
+                            await profile_api(
+                                env, scenario, seconds=max(plan.seconds, 10), out=RESULTS
+                            )
+                    finally:
+                        await scenario.finish(env)
         except BaseException:
             for server in servers.values():
                 tail = server.log_path.read_text(errors="replace")[-1500:].strip()
@@ -159,6 +171,7 @@ async def _run(
         f"other processes (wrk included) used up to {other:.2f} of {info['cores']} cores "
         f"during a round; load average before the run: {load_before:.2f}"
     )
+    notes += scenario_notes
     notes += [
         f"{row.scenario}/{row.contender}: {m.errors} failed requests ({m.error_kinds})"
         for row in rows

@@ -124,7 +124,7 @@ async def profile_api(env: BenchEnv, scenario: Scenario, *, seconds: float, out:
         print("profile: py-spy is missing (`uv sync` installs it with the dev group)")
         return
     raw = _output_path(out, f"profile-{scenario.name}.folded")
-    server = env.servers[Contender.API]
+    server = scenario.server(env, Contender.API)
     # wrk starts first and outlasts py-spy, so that every sample is taken under load.
     load = asyncio.create_task(scenario.measure(env, Contender.API, seconds + 3))
     await asyncio.sleep(1)

@@ -51,7 +51,11 @@ def _us(value: float | None) -> str:
 
 
 def table(rows: list[Row], *, title: str) -> Table:
-    """One row per scenario and contender: the median round, and latency at half load."""
+    """One row per scenario and contender: the median round, and latency at half load.
+
+    A row in another unit than requests (flows, deliveries) says so beside its throughput;
+    its per-request columns are then per flow or per delivery.
+    """
     out = Table(title=title, title_justify="left")
     for name, justify in (
         ("scenario", "left"), ("contender", "left"), ("req/s", "right"), ("vs floor", "right"),
@@ -67,7 +71,7 @@ def table(rows: list[Row], *, title: str) -> Table:
         out.add_row(
             row.scenario if row.scenario != previous else "",
             row.contender.value,
-            f"{m.throughput:,.1f}",
+            f"{m.throughput:,.1f}" + ("" if row.unit == "req/s" else f" {row.unit}"),
             "—" if row.ratio is None else f"{row.ratio:.2f}",
             f"±{row.spread * 50:.0f}%",
             _ms(m.p50_ms),

@@ -117,7 +117,8 @@ async def run_scenario(
     await scenario.prepare(env)
     checked = await scenario.check(env)
     say(f"{scenario.name}: responses identical; SQL/request " + ", ".join(
-        f"{c} {checked[c].statements}" for c in scenario.contenders
+        f"{c} {'—' if checked[c].statements is None else checked[c].statements}"
+        for c in scenario.contenders
     ))  # fmt: skip
     if plan.warmup_seconds > 0:
         for contender in scenario.contenders:
@@ -137,7 +138,7 @@ async def run_scenario(
     for contender in scenario.contenders:
         median = _median(results[contender])
         half = None
-        if plan.half_load:
+        if plan.half_load and scenario.half_load:
             half = await _at_half_load(env, scenario, contender, median, plan.seconds)
             # Few requests at a low rate: one reset connection is not a failure there.
             _require_success(scenario, contender, half, socket_errors_allowed=0.1)

@@ -12,6 +12,14 @@ list of requests overrides the steps that differ and still returns `Measurement`
 - the subscription fan-out reports deliveries a second and delivery latency: its
   `measure()` fills `throughput` and the percentiles with those, and says so in `unit`.
 
+Such a scenario may also start what it needs in `prepare()` and stop it in `finish()`,
+run by the benchmark after its last measurement (also when one failed); put figures of
+its own in `Measurement.details` (kept in the JSON results) and one line about them in
+`note()` (printed under the table); set `half_load = False` when "half the median
+throughput" means nothing for its driver; and name in `server()` the process it loads,
+when that is not the contender's shared server. `CpuWindow` reads CPU around a
+measurement as `measure()` does.
+
 Add the module to `SCENARIOS` in bench/scenarios/__init__.py; the table and the JSON
 results take it from there. A row without a floor has no ratio.
 """
@@ -19,6 +27,7 @@ results take it from there. A row without a floor has no ratio.
 from __future__ import annotations
 
 import abc
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,10 +61,54 @@ class Measurement:
     errors: int  # failed requests (wrk: connect, read, write, timeout, non-2xx/3xx)
     error_kinds: str
     other_cpu_cores: float  # CPU the rest of the machine used meanwhile (wrk included)
+    details: dict[str, float] = field(default_factory=dict)  # a scenario's own figures
 
     @property
     def throughput(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @classmethod
+    def of_driver(
+        cls, samples_ms: Sequence[float], seconds: float, used: CpuUsed, *,
+        received_bytes: float, failures: Sequence[str] = (), details: dict[str, float],
+    ) -> Measurement:  # fmt: skip
+        """A scenario's own driver's measurement: one latency sample each done (a flow, a
+        delivery), what failed, the CPU used meanwhile."""
+        done = max(len(samples_ms), 1)
+        latency = Latency.of(samples_ms)
+        return cls(
+            requests=len(samples_ms),
+            seconds=seconds,
+            p50_ms=latency.p50_ms,
+            p95_ms=latency.p95_ms,
+            p99_ms=latency.p99_ms,
+            mean_ms=latency.mean_ms,
+            server_cpu_us=used.server_seconds * 1e6 / done,
+            db_cpu_us=None if used.db_seconds is None else used.db_seconds * 1e6 / done,
+            wire_bytes=received_bytes / done,
+            errors=len(failures),
+            error_kinds="; ".join(sorted(set(failures)))[:500],
+            other_cpu_cores=used.other_cores,
+            details=details,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """Percentiles and mean of latency samples (ms), for a scenario with its own driver."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+
+    @classmethod
+    def of(cls, samples_ms: Sequence[float]) -> Latency:
+        if len(samples_ms) < 2:
+            only = samples_ms[0] if samples_ms else 0.0
+            return cls(only, only, only, only)
+        cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
+        return cls(cuts[49], cuts[94], cuts[98], statistics.fmean(samples_ms))
 
 
 @dataclass(slots=True)
@@ -91,9 +144,21 @@ class Scenario(abc.ABC):
     title: ClassVar[str]  # one line for the README
     contenders: ClassVar[tuple[Contender, ...]] = (Contender.FLOOR, Contender.NAIVE, Contender.API)
     unit: ClassVar[str] = "req/s"
+    half_load: ClassVar[bool] = True  # measure p99 at half the median throughput too
 
     async def prepare(self, env: BenchEnv) -> None:  # noqa: B027 - optional hook
         """Set up what the requests need (ids to ask for, a persisted query); once."""
+
+    async def finish(self, env: BenchEnv) -> None:  # noqa: B027 - optional hook
+        """Stop what `prepare()` started; once, after the last measurement."""
+
+    def note(self, median: Measurement) -> str | None:
+        """One line about the median round's own figures, printed under the table."""
+        return None
+
+    def server(self, env: BenchEnv, contender: Contender) -> Server:
+        """The server process this scenario loads for the contender."""
+        return env.servers[contender]
 
     @abc.abstractmethod
     def requests(self, contender: Contender) -> Sequence[HttpRequest]:
@@ -159,11 +224,7 @@ class Scenario(abc.ABC):
         """
         server = env.servers[contender]
         server_cpu = env.server_cpu.setdefault(contender, server.cpu())
-        db_cpu = env.db_cpu
-        before_machine = psutil.cpu_times()
-        started = time.monotonic()
-        before_server = server_cpu.sample()
-        before_db = db_cpu.sample() if db_cpu is not None else None
+        window = CpuWindow([server_cpu], env.db_cpu)
         result = await env.wrk.run(
             server.base_url,
             self.requests(contender),
@@ -171,16 +232,8 @@ class Scenario(abc.ABC):
             think_ms=think_ms,
             connections=connections,
         )
-        after_server = server_cpu.sample()
-        after_db = db_cpu.sample() if db_cpu is not None else None
-        elapsed = max(time.monotonic() - started, 1e-3)
-        machine_busy = _busy_seconds(psutil.cpu_times()) - _busy_seconds(before_machine)
-        server_seconds = ProcessTreeCpu.used(before_server, after_server)
+        used = window.close()
         done = max(result.requests, 1)
-        db_us, db_seconds = None, 0.0
-        if before_db is not None and after_db is not None:
-            db_seconds = ProcessTreeCpu.used(before_db, after_db)
-            db_us = db_seconds * 1e6 / done
         return Measurement(
             requests=result.requests,
             seconds=result.seconds,
@@ -188,13 +241,48 @@ class Scenario(abc.ABC):
             p95_ms=result.p95_ms,
             p99_ms=result.p99_ms,
             mean_ms=result.mean_ms,
-            server_cpu_us=server_seconds * 1e6 / done,
-            db_cpu_us=db_us,
+            server_cpu_us=used.server_seconds * 1e6 / done,
+            db_cpu_us=None if used.db_seconds is None else used.db_seconds * 1e6 / done,
             wire_bytes=result.bytes_read / done,
             errors=result.errors,
             error_kinds=result.error_kinds,
-            other_cpu_cores=max(0.0, machine_busy - server_seconds - db_seconds) / elapsed,
+            other_cpu_cores=used.other_cores,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CpuUsed:
+    """CPU seconds over a measurement: the servers', PostgreSQL's, and the rest's rate."""
+
+    server_seconds: float
+    db_seconds: float | None  # None when PostgreSQL does not run on this machine
+    other_cores: float  # cores the rest of the machine kept busy meanwhile
+
+
+class CpuWindow:
+    """CPU of server processes, of PostgreSQL and of the whole machine, from now on."""
+
+    def __init__(self, servers: Sequence[ProcessTreeCpu], db: ProcessTreeCpu | None) -> None:
+        self._servers = servers
+        self._db = db
+        self._machine = psutil.cpu_times()
+        self._started = time.monotonic()
+        self._before = [server.sample() for server in servers]
+        self._before_db = db.sample() if db is not None else None
+
+    def close(self) -> CpuUsed:
+        """What was used since the window opened."""
+        after = [server.sample() for server in self._servers]
+        after_db = self._db.sample() if self._db is not None else None
+        elapsed = max(time.monotonic() - self._started, 1e-3)
+        machine_busy = _busy_seconds(psutil.cpu_times()) - _busy_seconds(self._machine)
+        pairs = zip(self._before, after, strict=True)
+        server_seconds = sum(ProcessTreeCpu.used(before, now) for before, now in pairs)
+        db_seconds = None
+        if self._before_db is not None and after_db is not None:
+            db_seconds = ProcessTreeCpu.used(self._before_db, after_db)
+        other = max(0.0, machine_busy - server_seconds - (db_seconds or 0.0)) / elapsed
+        return CpuUsed(server_seconds, db_seconds, other)
 
 
 def _busy_seconds(times: Any) -> float:

@@ -2,15 +2,16 @@
 
 Each runs `uvicorn APP --factory --loop uvloop --http httptools --workers 1` (the API
 through `autobroker serve`, its production entry, when that agrees to start) with
-ENVIRONMENT=production, a random 48-character JWT secret, LOG_LEVEL=WARNING and an
-anonymous rate-limit budget too large to throttle a benchmark.
+ENVIRONMENT=production, the in-process apps' random 48-character JWT secret (so the
+benchmark can sign the tokens of its buyers), LOG_LEVEL=WARNING and anonymous and user
+rate-limit budgets too large to throttle a benchmark. `start_worker` runs `autobroker
+worker` with the same environment, for the scenarios whose flow needs jobs.
 """
 
 from __future__ import annotations
 
 import enum
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -60,13 +61,18 @@ class Server:
         return ProcessTreeCpu(self.pid)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL after 15 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def server_environment(settings: Settings) -> dict[str, str]:
@@ -78,8 +84,9 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "ENVIRONMENT": "production",
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url,
-        "JWT_SECRET": secrets.token_urlsafe(36),
+        "JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "RATE_LIMIT_ANONYMOUS": "[1000000000, 100000000]",
+        "RATE_LIMIT_USER": "[1000000000, 100000000]",
         "LOG_LEVEL": "WARNING",
         "DEBUG": "false",
         # `serve` requires payment settings; the read scenarios never reach Stripe.
@@ -134,19 +141,20 @@ def _wait_live(process: subprocess.Popen[bytes], base_url: str) -> bool:
 
 
 def start_servers(
-    contenders: list[Contender], env: dict[str, str], log_dir: Path
+    contenders: list[Contender], env: dict[str, str], log_dir: Path, *, serve: bool = True
 ) -> dict[Contender, Server]:
     """Start the contenders' servers on free ports, all at once; wait until each answers.
 
     The API starts through `autobroker serve`; should that refuse (a setting it finds
     unfit for production), its refusal is printed and uvicorn runs the app directly.
+    `serve=False`: uvicorn at once, for settings `serve` is known to refuse.
     """
     plans: dict[Contender, list[list[str]]] = {}
     launched: dict[Contender, tuple[subprocess.Popen[bytes], list[str], str]] = {}
     for contender in contenders:
         port = _free_port()
         plans[contender] = [_uvicorn(APP_FACTORIES[contender], port)]
-        if contender is Contender.API:
+        if contender is Contender.API and serve:
             plans[contender].insert(0, _serve(port))
     servers: dict[Contender, Server] = {}
     try:
@@ -174,6 +182,11 @@ def start_servers(
                 process.kill()
         raise
     return servers
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`autobroker worker` (arq); it is ready once it has written its health-check key."""
+    return _launch([sys.executable, "-m", "core.cli", "worker"], env, log_path)
 
 
 def _port_of(command: list[str]) -> str:

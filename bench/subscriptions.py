@@ -17,6 +17,9 @@ for the commit and the arrivals. They share the machine with the server, Postgre
 Redis, so at 1,000 subscribers the figure includes the clients' own reading time.
 Options: --idle N (5,000), --latency 1,100,1000, --no-deflate (clients do not offer
 permessage-deflate, which browsers do), --json PATH (also write the figures there).
+
+The `subscription-fanout` row of `python -m bench` measures the same fan-out with this
+module's `Setup` and bench/subscription_load.py, on the benchmark's API server.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.tokens import AccessClaims, TokenCodec
-from bench.subscription_load import WAIT_SECONDS, subscribers, transition
+from bench.subscription_load import WAIT_SECONDS, run_transitions, subscribers, transition
 from core.db import create_engine
 from core.embedded import embedded_servers
 from core.migrate import upgrade_to_head_async
@@ -73,6 +76,7 @@ class Setup:
     vehicles: list[int]
     pid: int
     compression: str | None  # what the clients offer: "deflate" (as browsers do) or None
+    quiet: bool = False  # say nothing on stderr while measuring
 
     async def new_order(self) -> int:
         """A RESERVED order (events 1 to 3) on a vehicle no other order holds."""
@@ -82,6 +86,10 @@ class Setup:
             destination_country="DE", reserve=True,
         )  # fmt: skip
         return outcome.order_id
+
+    def listening(self, count: int) -> None:
+        if not self.quiet:
+            print(f"  {count} subscribers listening", file=sys.stderr, flush=True)
 
 
 def rss_bytes(pid: int) -> int:
@@ -102,6 +110,7 @@ async def measure_idle(setup: Setup, count: int) -> dict[str, Any]:
     async with subscribers(
         setup.url, setup.token, order_id, count, compression=setup.compression
     ) as arrivals:
+        setup.listening(count)
         await asyncio.sleep(2)
         after = rss_bytes(setup.pid)
         committed = await transition(setup.engine, setup.redis, order_id, 4, setup.buyer_id)
@@ -117,17 +126,14 @@ async def measure_idle(setup: Setup, count: int) -> dict[str, Any]:
 
 async def measure_latency(setup: Setup, count: int, rounds: int) -> dict[str, Any]:
     order_id = await setup.new_order()
-    samples: list[float] = []
     async with subscribers(
         setup.url, setup.token, order_id, count, compression=setup.compression
     ) as arrivals:
-        for sequence in range(4, 4 + rounds):
-            committed = await transition(
-                setup.engine, setup.redis, order_id, sequence, setup.buyer_id
-            )
-            await asyncio.wait_for(arrivals.done(sequence).wait(), WAIT_SECONDS)
-            samples += [(at - committed) * 1000 for at in arrivals.times[sequence]]
-            await asyncio.sleep(0.02)
+        setup.listening(count)
+        samples = await run_transitions(
+            setup.engine, setup.redis, order_id, setup.buyer_id, arrivals,
+            first=4, rounds=rounds, pause=0.02,
+        )  # fmt: skip
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return {
         "subscribers": count, "transitions": rounds, "samples": len(samples),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import asyncpg
 import httpx
@@ -14,12 +15,22 @@ from bench.operations import (
     sha256_hex,
 )
 from bench.requests import HttpRequest, graphql_get, graphql_post
-from bench.scenario import BenchEnv, Scenario
+from bench.scenario import BenchEnv, Scenario, send
 from bench.servers import Contender
 from schema.ids import to_global_id
 
 DETAIL_VEHICLES = 32
 DETAIL_DESTINATION = "FR"
+# The API keeps public catalog answers in its response cache; the uncached scenarios ask
+# it not to (the floor and the naive baseline have no such cache and ignore the header).
+NO_STORE = ("Cache-Control", "no-store")
+
+
+def uncached(contender: Contender, requests: Sequence[HttpRequest]) -> list[HttpRequest]:
+    """The requests as sent to this contender, bypassing the API's response cache."""
+    if contender is not Contender.API:
+        return list(requests)
+    return [replace(request, headers=(*request.headers, NO_STORE)) for request in requests]
 
 
 class CatalogPage(Scenario):
@@ -28,6 +39,27 @@ class CatalogPage(Scenario):
         "50 vehicles (14 fields, dealer, price delivered to DE), filtered by fuel, year, "
         "price and status, sorted by price, with totalCount and pageInfo; POST"
     )
+
+    def requests(self, contender: Contender) -> Sequence[HttpRequest]:
+        return uncached(contender, [graphql_post(CATALOG_PAGE, CATALOG_PAGE_VARIABLES)])
+
+
+class CatalogPageCached(Scenario):
+    name = "catalog-page-cached"
+    title = (
+        "the catalog page served from the API's response cache (Redis), against the "
+        "floor computing it; the cache is warmed by one request before timing"
+    )
+    contenders = (Contender.FLOOR, Contender.API)
+
+    async def prepare(self, env: BenchEnv) -> None:
+        [request] = self.requests(Contender.API)
+        request = replace(request, path=env.servers[Contender.API].base_url + request.path)
+        async with httpx.AsyncClient(timeout=60) as client:
+            for _ in range(2):  # the first stores the answer, the second must be a hit
+                response = await send(client, request)
+        if response.headers.get("x-response-cache") != "HIT":
+            raise RuntimeError(f"the API did not answer from its cache: {response.text[:300]}")
 
     def requests(self, contender: Contender) -> Sequence[HttpRequest]:
         return [graphql_post(CATALOG_PAGE, CATALOG_PAGE_VARIABLES)]
@@ -59,13 +91,16 @@ class VehicleDetail(Scenario):
             raise RuntimeError("the catalog has no available vehicle to show")
 
     def requests(self, contender: Contender) -> Sequence[HttpRequest]:
-        return [
-            graphql_post(
-                VEHICLE_DETAIL,
-                {"id": to_global_id("Vehicle", pk), "destination": DETAIL_DESTINATION},
-            )
-            for pk in self.vehicle_ids
-        ]
+        return uncached(
+            contender,
+            [
+                graphql_post(
+                    VEHICLE_DETAIL,
+                    {"id": to_global_id("Vehicle", pk), "destination": DETAIL_DESTINATION},
+                )
+                for pk in self.vehicle_ids
+            ],
+        )
 
 
 class CatalogPageByPersistedGet(Scenario):
@@ -96,6 +131,7 @@ class CatalogPageByPersistedGet(Scenario):
     def requests(self, contender: Contender) -> Sequence[HttpRequest]:
         if contender is Contender.NAIVE:
             return [graphql_get({"query": CATALOG_PAGE, "variables": CATALOG_PAGE_VARIABLES})]
-        return [
-            graphql_get({"variables": CATALOG_PAGE_VARIABLES, "extensions": self._extensions()})
-        ]
+        return uncached(
+            contender,
+            [graphql_get({"variables": CATALOG_PAGE_VARIABLES, "extensions": self._extensions()})],
+        )
