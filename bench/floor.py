@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.operations import CATALOG_PAGE, VEHICLE_DETAIL, sha256_hex
-from core.db import current_counter
+from core.db import SERVER_SETTINGS, current_counter
 from core.settings import Settings, get_settings
 from models.base import utcnow
 from models.vehicle import VehicleStatus
@@ -440,7 +440,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             dsn,
             min_size=1,
             max_size=pool_size,
-            server_settings={"application_name": "autobroker-floor", "timezone": "UTC"},
+            # The API's own settings (plans per call included): the same work in PostgreSQL.
+            server_settings={"application_name": "autobroker-floor", **SERVER_SETTINGS},
         )
         pools.append(pool)
         try:
