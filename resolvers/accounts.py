@@ -14,7 +14,7 @@ from schema.accounts import (
 )
 from schema.context import Info
 from schema.errors import RateLimitedError, UnauthenticatedError
-from schema.payloads import UserError
+from schema.payloads import input_errors
 from services.accounts import sessions, users
 from services.accounts.errors import (
     InvalidCredentialsError,
@@ -70,10 +70,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
             access_token_expires_at=None,
             refresh_token=None,
             refresh_token_expires_at=None,
-            user_errors=[
-                UserError(field=["input", p.field], code=p.code, message=p.message)
-                for p in error.problems
-            ],
+            user_errors=input_errors(error.problems),
         )
     return _auth_payload(session)
 

@@ -17,17 +17,13 @@ from schema.listings import (
     WithdrawVehicleInput,
     WithdrawVehiclePayload,
 )
-from schema.payloads import UserError
+from schema.payloads import UserError, input_errors
 from services.errors import FieldProblem
 from services.vehicles import listing
 
 
 def _user_errors(problems: list[FieldProblem]) -> list[UserError]:
-    return [
-        UserError(field=["input", INPUT_FIELD_NAMES.get(p.field, p.field)], code=p.code,
-                  message=p.message)
-        for p in problems
-    ]  # fmt: skip
+    return input_errors(problems, INPUT_FIELD_NAMES)
 
 
 def _vehicle(info: Info, row: Any) -> Vehicle:

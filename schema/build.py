@@ -40,6 +40,7 @@ from schema.payments import Payment, Refund
 from schema.payments_root import PaymentMutation
 from schema.pricing_root import PricingMutation, PricingQuery
 from schema.response_cache import ResponseCachePolicy
+from schema.socket_documents import RegisteredOperationsOnSockets
 from schema.subscriptions import Subscription
 from schema.throttle import QueryCostLimiter, bucket_for
 from schema.tracing import TracedOperations
@@ -108,6 +109,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
+        RegisteredOperationsOnSockets,  # after validation, before cost is charged
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, limit_for=bucket_for),
     ]
     if settings.response_cache:

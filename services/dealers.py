@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.dealer import Dealer
-from services.errors import DomainError, FieldProblem, InvalidArgumentError
+from services.errors import DomainError, FieldProblem, FieldProblemsError, InvalidArgumentError
 from services.vehicles.changes import dealer_changed
 
 dealer_table: sa.Table = Dealer.__table__  # type: ignore[attr-defined]
@@ -103,12 +103,8 @@ _TEXT_LIMITS = {"name": MAX_NAME_LENGTH, "city": MAX_CITY_LENGTH}
 EDITABLE = ("name", "city", "rating")  # in the order their problems are reported
 
 
-class DealerRefusedError(DomainError):
+class DealerRefusedError(FieldProblemsError):
     """The changes break rules; every field at fault is named."""
-
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
-        self.problems = problems
 
 
 class DealerNotFoundError(DomainError):

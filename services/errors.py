@@ -45,3 +45,11 @@ class FieldProblem:
     field: str
     code: str
     message: str
+
+
+class FieldProblemsError(DomainError):
+    """The input breaks rules; every field at fault is named (each becomes a userError)."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems

@@ -9,17 +9,15 @@ AccountError
 
 from __future__ import annotations
 
-from services.errors import DomainError, FieldProblem
+from services.errors import DomainError, FieldProblemsError
 
 
 class AccountError(DomainError):
     """An account operation was refused."""
 
 
-class RegistrationRefusedError(AccountError):
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(problem.message for problem in problems))
-        self.problems = problems
+class RegistrationRefusedError(AccountError, FieldProblemsError):
+    """The registration breaks rules; every field at fault is named."""
 
 
 class InvalidCredentialsError(AccountError):

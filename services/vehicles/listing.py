@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.dealer import Dealer
 from models.vehicle import Vehicle, VehicleStatus
-from services.errors import DomainError, FieldProblem
+from services.errors import DomainError, FieldProblem, FieldProblemsError
 from services.pricing.rules import EU_COUNTRIES
 from services.vehicles.changes import group_of, vehicles_changed
 from services.vehicles.vin import is_valid_vin, normalise_vin
@@ -45,12 +45,8 @@ _REQUIRED = (
 EDITABLE = frozenset((*_REQUIRED, "trim", "first_registration", "co2_g_km"))
 
 
-class ListingRefusedError(DomainError):
+class ListingRefusedError(FieldProblemsError):
     """The listing breaks rules; every field at fault is named."""
-
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
-        self.problems = problems
 
 
 class ListingNotFoundError(DomainError):

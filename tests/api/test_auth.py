@@ -412,7 +412,10 @@ async def _ws_me(live_server: str, payload: dict[str, Any]) -> dict[str, Any]:
         return payload_out
 
 
-async def test_websocket_connection_init_authenticates(live_server: str, cast: Cast) -> None:
+async def test_websocket_connection_init_authenticates(
+    live_server: str, cast: Cast, engine: AsyncEngine
+) -> None:
+    await trust(engine, "cast-partner", ME)  # partners run registered operations only
     as_user = await _ws_me(live_server, {"Authorization": f"Bearer {cast.buyer.token}"})
     assert as_user == {"data": {"me": {"id": as_user["data"]["me"]["id"], "email": cast.buyer.email,
                                        "role": "BUYER", "dealer": None}}}  # fmt: skip

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.settings import Settings
 from models.account import UserRole
 from services.accounts.partners import create_api_key, partner_id_for
-from tests.accounts_data import create_user
+from tests.accounts_data import create_user, trust
 from tests.api.conftest import Cast
 from tests.api.subscription_support import (
     STATUS_CHANGED,
@@ -131,6 +131,9 @@ async def test_only_the_buyer_the_partner_and_staff_may_subscribe(
     bought = await reserved_order(engine, redis, cast)
     other_buyer = await create_user(engine, settings, UserRole.BUYER)
     other_partner = await create_api_key(engine, "other-partner")
+    # Partners run registered operations only, over sockets too.
+    await trust(engine, "cast-partner", STATUS_CHANGED)
+    await trust(engine, "other-partner", STATUS_CHANGED)
     cases = [
         (bearer(cast.buyer.token), bought, None),
         ({"apiKey": cast.partner_key}, placed_by_partner, None),

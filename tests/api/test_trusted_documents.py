@@ -139,3 +139,27 @@ def test_register_operations_command(tmp_path: Path, database: str) -> None:
     assert bad.stderr.strip().splitlines() == [
         "autobroker: MANIFEST: operations[0].body: must hold exactly one query"
     ]
+
+
+async def test_over_a_websocket_a_partner_runs_registered_operations_only(
+    live_server: str, engine: AsyncEngine, cast: Cast
+) -> None:
+    from tests.accounts_data import trust
+    from tests.api.subscription_support import transport_ws
+
+    registered = "query SocketCatalog { vehicles(first: 2) { totalCount } }"
+    unregistered = "query SocketOther { vehicles(first: 3) { totalCount } }"
+    await trust(engine, "cast-partner", registered)
+    async with transport_ws(live_server, {"X-API-Key": cast.partner_key}) as ws:
+        await ws.send({"id": "1", "type": "subscribe", "payload": {"query": unregistered}})
+        refused = await ws.receive()
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        await ws.send({"id": "2", "type": "subscribe", "payload": {"query": registered}})
+        answered = await ws.receive()
+        assert answered["type"] == "next", answered
+        assert answered["payload"]["data"]["vehicles"]["totalCount"] > 0
+    # A signed-in buyer is not held to registered operations (the switch is off).
+    async with transport_ws(live_server, {"Authorization": f"Bearer {cast.buyer.token}"}) as ws:
+        await ws.send({"id": "1", "type": "subscribe", "payload": {"query": unregistered}})
+        assert (await ws.receive())["type"] == "next"
