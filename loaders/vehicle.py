@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import OperationConnection
 from loaders.base import MeasuredLoader
@@ -19,8 +16,8 @@ from services.vehicles.catalog import (
     VehicleFilter,
     count_by_dealer,
     fetch_by_ids,
+    fetch_by_vins,
     fetch_pages_by_dealer,
-    vehicle_table,
 )
 
 
@@ -35,17 +32,6 @@ class VehicleByIdLoader(MeasuredLoader[int, Any]):
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Any]:
         rows = await fetch_by_ids(await self._connection.get(), set(keys), self._columns)
         return [rows.get(key) for key in keys]
-
-
-async def fetch_by_vins(
-    conn: AsyncConnection, vins: Collection[str], columns: Collection[str]
-) -> dict[str, Any]:
-    """Vehicles by VIN (normalised), as a map from VIN to row: one statement."""
-    wanted = {"id", "vin", *columns}
-    statement = sa.select(*(column for column in vehicle_table.c if column.key in wanted)).where(
-        vehicle_table.c.vin.in_(list(vins))
-    )
-    return {row["vin"]: row for row in (await conn.execute(statement)).mappings()}
 
 
 class VehicleByVinLoader(MeasuredLoader[str, Any]):

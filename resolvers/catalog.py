@@ -165,16 +165,22 @@ async def vehicle(info: Info, id: str) -> Vehicle | None:
 
 async def vehicle_by_vin(info: Info, vin: str) -> Vehicle | None:
     """One vehicle by VIN; a malformed VIN is BAD_USER_INPUT, an unknown one NOT_FOUND."""
+    found = await find_by_vin(info, vin, field="vin")
+    if found is None:
+        raise NotFoundError(f"no vehicle with VIN {normalise_vin(vin)}", field="vin")
+    return found
+
+
+async def find_by_vin(info: Info, vin: str, *, field: str) -> Vehicle | None:
+    """The vehicle with this VIN through the request's loader (None: there is none); a
+    malformed VIN is BAD_USER_INPUT naming `field`."""
     normalised = normalise_vin(vin)
     if not is_valid_vin(normalised):
         raise BadUserInputError(
-            "vin: 17 characters of A-Z (no I, O or Q) and 0-9 expected", field="vin"
+            f"{field}: 17 characters of A-Z (no I, O or Q) and 0-9 expected", field=field
         )
-    conn = await info.context.db.get()
-    row = await catalog.fetch_by_vin(conn, normalised, ALL_VEHICLE_COLUMNS)
-    if row is None:
-        raise NotFoundError(f"no vehicle with VIN {normalised}", field="vin")
-    return Vehicle.from_row(row)
+    row = await info.context.loaders.vehicle_by_vin.load(normalised)
+    return None if row is None else Vehicle.from_row(row)
 
 
 async def dealer(info: Info, id: str) -> Dealer | None:

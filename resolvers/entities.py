@@ -23,13 +23,12 @@ from strawberry.federation.schema_directives import Key
 from strawberry.types.base import StrawberryObjectDefinition
 
 from auth.permissions import SIGN_IN_MESSAGE, principal_of
+from resolvers.catalog import find_by_vin
 from resolvers.node import RESOLVERS
-from schema.catalog import Vehicle
 from schema.context import Info
 from schema.errors import BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError
 from schema.ids import decode_int_id
 from schema.node import Node
-from services.vehicles.vin import is_valid_vin, normalise_vin
 
 
 def resolve_entities(info: Info, representations: Sequence[object]) -> list[Awaitable[Node]]:
@@ -64,7 +63,7 @@ async def entity(info: Info, index: int, representation: object) -> Node:
         raise BadUserInputError(f"{field}: a string expected", field=field)
     found: Node | None
     if key == "vin":
-        found = await _vehicle_by_vin(info, value, field=field)
+        found = await find_by_vin(info, value, field=field)
     else:
         found = await _node(info, type_name, value, field=field)
     if found is None:
@@ -89,13 +88,3 @@ async def _node(info: Info, type_name: str, global_id: str, *, field: str) -> No
         if not principal_of(info).is_authenticated:
             raise UnauthenticatedError(SIGN_IN_MESSAGE) from None
         raise
-
-
-async def _vehicle_by_vin(info: Info, vin: str, *, field: str) -> Vehicle | None:
-    normalised = normalise_vin(vin)
-    if not is_valid_vin(normalised):
-        raise BadUserInputError(
-            f"{field}: 17 characters of A-Z (no I, O or Q) and 0-9 expected", field=field
-        )
-    row = await info.context.loaders.vehicle_by_vin.load(normalised)
-    return None if row is None else Vehicle.from_row(row)

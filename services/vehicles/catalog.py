@@ -286,10 +286,12 @@ async def fetch_by_ids(
     return {row["id"]: row for row in result.mappings()}
 
 
-async def fetch_by_vin(conn: AsyncConnection, vin: str, columns: Collection[str]) -> Any | None:
-    """The vehicle with this VIN, or None."""
-    result = await conn.execute(sa.select(*_columns(columns)).where(vehicle_table.c.vin == vin))
-    return result.mappings().first()
+async def fetch_by_vins(
+    conn: AsyncConnection, vins: Collection[str], columns: Collection[str]
+) -> dict[str, Any]:
+    """Vehicles by VIN (normalised), as a map from VIN to row: one statement."""
+    statement = sa.select(*_columns({"vin", *columns})).where(vehicle_table.c.vin.in_(list(vins)))
+    return {row["vin"]: row for row in (await conn.execute(statement)).mappings()}
 
 
 async def fetch_pages_by_dealer(
