@@ -114,12 +114,20 @@ def _document_id(request: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_PARSED_BODY = "autobroker.graphql_body"  # request scope key: the body, decoded once
+
+
 def _json_object(request: Request) -> dict[str, Any] | None:
-    try:
-        payload = orjson.loads(request._body)  # read and size-checked by HTTPGraphQL
-    except (AttributeError, orjson.JSONDecodeError):
-        return None
-    return payload if isinstance(payload, dict) else None
+    """The POST body as a JSON object (None: not one, or a batch). Decoded once per
+    request: the response cache, idempotency and the trusted-documents gate all read it."""
+    if _PARSED_BODY not in request.scope:
+        try:
+            payload = orjson.loads(request._body)  # read and size-checked by HTTPGraphQL
+        except (AttributeError, orjson.JSONDecodeError):
+            payload = None
+        request.scope[_PARSED_BODY] = payload if isinstance(payload, dict) else None
+    parsed: dict[str, Any] | None = request.scope[_PARSED_BODY]
+    return parsed
 
 
 def _operation_request(request: Request) -> dict[str, Any] | None:
