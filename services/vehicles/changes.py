@@ -11,7 +11,8 @@ the old rows.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -22,9 +23,9 @@ from services.pricing.valuation import comparables_group
 INVALIDATE_BATCH = 1000  # vehicle tags per invalidation script
 
 
-def group_of(row: object) -> str:
-    """The comparables group of a vehicle row (a mapping with make and model)."""
-    return comparables_group(row["make"], row["model"])  # type: ignore[index]
+def group_of(row: Mapping[Any, Any]) -> str:
+    """The comparables group of a vehicle row."""
+    return comparables_group(row["make"], row["model"])
 
 
 async def vehicles_changed(
