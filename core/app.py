@@ -27,6 +27,7 @@ from auth.passwords import dummy_hash
 from auth.tokens import TokenCodec
 from core import metrics
 from core.db import Database, create_engine
+from core.event_streams import stop_streams_on_signals
 from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
 from core.graphql_view import GraphQLView
 from core.job_queue import ArqJobQueue
@@ -178,10 +179,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.collect()
         gc.freeze()
         try:
-            yield
+            # A stop signal ends the event streams at once (core/event_streams.py).
+            with stop_streams_on_signals(view.open_streams):
+                yield
         finally:
             # uvicorn has closed its WebSockets (1012) by now; any left get 1001.
             await view.open_sockets.close_all()
+            await view.open_streams.close_all()
             await order_events.stop()
             if payments is not None:
                 await payments.aclose()

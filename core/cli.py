@@ -214,7 +214,8 @@ def dev(
         typer.secho(
             f"\nAuto-Broker is running\n"
             f"  GraphiQL     {url}/graphql\n"
-            f"  GraphQL      POST {url}/graphql  (WebSocket ws://{host}:{port}/graphql)\n"
+            f"  GraphQL      POST {url}/graphql  (WebSocket ws://{host}:{port}/graphql;\n"
+            f"               Server-Sent Events: POST with Accept: text/event-stream)\n"
             f"  Health       {url}/health/ready\n"
             f"  Data         {data_dir.resolve()}\n"
             f"{_demo_banner(demo)}"

@@ -10,7 +10,8 @@ On SIGTERM (what Kubernetes, compose and systemd send), and on Ctrl-C:
 - `serve` (uvicorn) closes its listening socket at once, closes idle keep-alive
   connections, lets in-flight requests finish for up to GRACEFUL_SHUTDOWN_SECONDS and
   only then cancels what is left; WebSockets are closed with 1012 (service restart; the
-  application closes any left with 1001), then the lifespan closes the Redis
+  application closes any left with 1001) and Server-Sent Events streams end at once
+  (core/event_streams.py), then the lifespan closes the Redis
   subscription and the pools. The process exits 0. With `--workers N` the parent passes
   SIGTERM to every worker process and waits for them.
 - `worker` (arq) stops taking jobs, lets running ones finish for up to

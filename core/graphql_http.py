@@ -5,7 +5,8 @@
 - POST bodies must be `application/json` (415 otherwise), at most `max_body_bytes` (413).
   Together with "GET runs queries only", this is the CSRF defence: a cross-site form or
   `text/plain` POST is refused, and a JSON POST needs a CORS preflight.
-- A mutation over GET is 405 with `Allow: POST`.
+- A mutation over GET is 405 with `Allow: POST`; a subscription is a 400 naming where
+  subscriptions run (WebSocket, or Server-Sent Events: core/graphql_sse.py).
 - A request that fails before execution (syntax, validation, variable coercion, cost,
   limits) has no `data` key; under `application/graphql-response+json` it is a 400.
 - Automatic persisted queries (core/persisted_queries.py), by POST or GET.
@@ -28,11 +29,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.types import HTTPMethod
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from core.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from core.persisted_queries import (
     PersistedQueryError,
     PersistedQueryStore,
@@ -40,9 +43,12 @@ from core.persisted_queries import (
     sha256_of,
 )
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
 GET_CACHE_SECONDS = 60
+SUBSCRIPTION = OperationType.SUBSCRIPTION
+SUBSCRIPTION_ELSEWHERE = (
+    "subscriptions run over WebSocket (graphql-transport-ws) or Server-Sent Events "
+    "(send Accept: text/event-stream)"
+)
 
 
 class HTTPError(HTTPException):
@@ -74,36 +80,20 @@ def current_exchange() -> _Exchange | None:
     return _exchange.get()
 
 
-def negotiate(accept: str | None) -> str | None:
-    """The response media type for an Accept header; None when nothing fits."""
-    if not accept:
-        return JSON
-    ranked: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranked[media.lower()] = max(quality, ranked.get(media.lower(), 0.0))
-    graphql_q = ranked.get(GRAPHQL_RESPONSE_JSON, 0.0)
-    json_q = max(ranked.get(JSON, 0.0), ranked.get("application/*", 0.0), ranked.get("*/*", 0.0))
-    if graphql_q > 0 and graphql_q >= json_q:
-        return GRAPHQL_RESPONSE_JSON
-    if json_q > 0:
-        return JSON
-    return None
-
-
 def error_result(message: str, code: str) -> ExecutionResult:
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
-def _failed_before_execution(result: ExecutionResult) -> bool:
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What `admit_document` decided: a refusal to answer with, or go ahead (and, for a
+    new automatic persisted query, the hash to register its text under once it ran)."""
+
+    refusal: ExecutionResult | None = None
+    register_as: str | None = None
+
+
+def failed_before_execution(result: ExecutionResult) -> bool:
     errors = result.errors or []
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
@@ -118,8 +108,13 @@ class HTTPGraphQL(GraphQL[Any, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        response = await self.respond(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        """The response to an HTTP request; a refusal of the exchange is a coded error."""
         try:
-            response = await self.run(Request(scope, receive))
+            response: Response = await self.run(request)
         except HTTPException as error:
             headers = getattr(error, "headers", {})
             response = JSONResponse(
@@ -127,7 +122,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 status_code=error.status_code,
                 headers=headers,
             )
-        await response(scope, receive, send)
+        return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # Only a browser asking for a page, and never a GET that carries an operation
@@ -146,7 +141,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
         if request.method not in ("GET", "POST"):
             raise HTTPError(405, "GraphQL accepts GET and POST", {"Allow": "GET, POST"})
         accept = request.headers.get("accept")
-        media_type = negotiate(accept)
+        media_type = self.media_type_for(accept)
         wants_page = request.method == "GET" and "text/html" in (accept or "") and self.graphql_ide
         if media_type is None and not wants_page:
             raise HTTPError(406, f"can only produce {GRAPHQL_RESPONSE_JSON} or {JSON}")
@@ -171,6 +166,10 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 request, lambda: super(HTTPGraphQL, self).run(request, context, root_value)
             )
         return await super().run(request, context, root_value)
+
+    def media_type_for(self, accept: str | None) -> str | None:
+        """The media type of a complete answer for this Accept header (None: 406)."""
+        return negotiate(accept)
 
     async def serve(
         self, request: Request, exchange: _Exchange, proceed: Callable[[], Awaitable[Any]]
@@ -205,25 +204,46 @@ class HTTPGraphQL(GraphQL[Any, None]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        admission = await self.admit_document(request, context, request_data)
+        if admission.refusal is not None:
+            return admission.refusal
+        return await self.execute_admitted(
+            request_adapter.method, context, root_value, request_data, admission
+        )
+
+    async def admit_document(self, request: Any, context: Any, request_data: Any) -> Admission:
+        """Settle the document to run: an automatic persisted query's text is looked up
+        (or checked against its hash); a subclass adds its own rules."""
         exchange = _exchange.get()
-        store_as: str | None = None
         try:
             persisted = parse_extension(request_data.extensions)
         except PersistedQueryError as error:
-            return self._refused(exchange, error_result(str(error), "BAD_USER_INPUT"))
-        if persisted is not None and self.persisted_queries is not None:
-            if request_data.query is None:
-                text = await self.persisted_queries.get(persisted.sha256)
-                if text is None:
-                    result = error_result("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-                    return self._refused(exchange, result, status=200)
-                request_data.query = text
-            elif sha256_of(request_data.query) != persisted.sha256:
-                message = "extensions.persistedQuery.sha256Hash does not match the query"
-                return self._refused(exchange, error_result(message, "BAD_USER_INPUT"))
-            else:
-                store_as = persisted.sha256
-        method = request_adapter.method
+            return Admission(self._refused(exchange, error_result(str(error), "BAD_USER_INPUT")))
+        if persisted is None or self.persisted_queries is None:
+            return Admission()
+        if request_data.query is None:
+            text = await self.persisted_queries.get(persisted.sha256)
+            if text is None:
+                result = error_result("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                return Admission(self._refused(exchange, result, status=200))
+            request_data.query = text
+            return Admission()
+        if sha256_of(request_data.query) != persisted.sha256:
+            message = "extensions.persistedQuery.sha256Hash does not match the query"
+            return Admission(self._refused(exchange, error_result(message, "BAD_USER_INPUT")))
+        return Admission(register_as=persisted.sha256)
+
+    async def execute_admitted(
+        self,
+        method: HTTPMethod,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+        admission: Admission,
+    ) -> ExecutionResult:
+        """Run a query or mutation; a subscription is refused with a 400 naming where
+        subscriptions run."""
+        exchange = _exchange.get()
         try:
             result = await self.schema.execute(
                 request_data.query,
@@ -231,10 +251,12 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
-                allowed_operation_types=OperationType.from_http(method),
+                allowed_operation_types=OperationType.from_http(method) - {SUBSCRIPTION},
                 operation_extensions=request_data.extensions,
             )
         except InvalidOperationTypeError as error:
+            if error.operation_type is SUBSCRIPTION:
+                raise HTTPError(400, SUBSCRIPTION_ELSEWHERE) from None
             if method == "GET":
                 raise HTTPError(405, "mutations are sent by POST", {"Allow": "POST"}) from None
             raise HTTPError(400, error.as_http_error_reason(method)) from None
@@ -242,10 +264,10 @@ class HTTPGraphQL(GraphQL[Any, None]):
             raise HTTPError(400, error.as_http_error_reason()) from None
         except MissingQueryError:
             raise HTTPError(400, "no GraphQL query in the request") from None
-        if _failed_before_execution(result):
+        if failed_before_execution(result):
             return self._refused(exchange, result)
-        if store_as is not None and self.persisted_queries is not None:
-            await self.persisted_queries.put(store_as, request_data.query)
+        if admission.register_as is not None and self.persisted_queries is not None:
+            await self.persisted_queries.put(admission.register_as, request_data.query)
         return result
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -22,15 +23,16 @@ from auth.backend import AuthenticationFailed, Authenticator
 from auth.principal import ANONYMOUS, Principal, PrincipalKind
 from core import metrics
 from core.db import Database, OperationConnection
+from core.event_streams import EventStreamResponse
 from core.graphiql import render_graphiql_page
 from core.graphql_http import (
+    Admission,
     HTTPError,
-    HTTPGraphQL,
     current_exchange,
     error_result,
     http_cache_headers,
-    negotiate,
 )
+from core.graphql_sse import EventStreamGraphQL
 from core.graphql_ws import OpenSockets, configure_websockets
 from core.idempotency import (
     IdempotencyConflict,
@@ -40,6 +42,7 @@ from core.idempotency import (
     valid_key,
 )
 from core.logging import request_id_var
+from core.media_types import negotiate
 from core.order_events_hub import OrderEventsHub
 from core.persisted_queries import PersistedQueryStore, sha256_of
 from core.rate_limit import RateLimiter
@@ -102,6 +105,11 @@ def _principal_of(connection: Request | WebSocket) -> Principal:
 _request_contexts: contextvars.ContextVar[list[Context] | None] = contextvars.ContextVar(
     "graphql_request_contexts", default=None
 )
+
+
+async def _close_all(contexts: list[Context]) -> None:
+    for context in contexts:
+        await context.db.close()
 
 
 def _document_id(request: Any) -> str | None:
@@ -186,7 +194,7 @@ class _BucketCaller:
     request: Request
 
 
-class GraphQLView(HTTPGraphQL):
+class GraphQLView(EventStreamGraphQL):
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -198,7 +206,12 @@ class GraphQLView(HTTPGraphQL):
         order_events: OrderEventsHub | None = None,
         payments: PaymentGateway | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            keep_alive_seconds=settings.sse_keep_alive_seconds,
+            max_query_tokens=settings.max_query_tokens,
+        )
         # Timeouts, keep-alive, caps and the registry of open sockets (core/graphql_ws.py).
         self.open_sockets: OpenSockets = configure_websockets(self, settings)
         self.order_events = order_events
@@ -387,36 +400,28 @@ class GraphQLView(HTTPGraphQL):
         content = body[:-1] + b',"extensions":' + orjson.dumps({"cost": cost}) + b"}"
         return Response(content, media_type=exchange.media_type, headers=headers)
 
-    async def execute_single(
-        self,
-        request: Any,
-        request_adapter: Any,
-        sub_response: Any,
-        context: Any,
-        root_value: Any,
-        request_data: Any,
-    ) -> ExecutionResult:
+    async def admit_document(self, request: Any, context: Any, request_data: Any) -> Admission:
         """Partners (and, when required, everyone but staff) run registered operations only."""
         principal: Principal = context.principal
         if self._registered_only(request, principal):
             body = await self._registered_body(request, context, principal, request_data)
             if body is None:
-                return self._refused(
-                    current_exchange(),
-                    error_result(
-                        "only registered operations may run: send documentId (or the "
-                        "persisted query's sha256Hash) of an operation in your manifest",
-                        "PERSISTED_QUERY_NOT_ALLOWED",
-                    ),
+                return Admission(
+                    self._refused(
+                        current_exchange(),
+                        error_result(
+                            "only registered operations may run: send documentId (or the "
+                            "persisted query's sha256Hash) of an operation in your manifest",
+                            "PERSISTED_QUERY_NOT_ALLOWED",
+                        ),
+                    )
                 )
             request_data.query = body
             if request_data.extensions:
                 request_data.extensions = {
                     k: v for k, v in request_data.extensions.items() if k != "persistedQuery"
                 }
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        return await super().admit_document(request, context, request_data)
 
     async def _registered_body(
         self, request: Any, context: Context, principal: Principal, request_data: Any
@@ -466,12 +471,16 @@ class GraphQLView(HTTPGraphQL):
             return await super().run(request, context, root_value)
         opened: list[Context] = []
         token = _request_contexts.set(opened)
+        response = None
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
+            return response
         finally:
             _request_contexts.reset(token)
-            for ctx in opened:
-                await ctx.db.close()
+            if isinstance(response, EventStreamResponse):
+                response.after(partial(_close_all, opened))  # the stream still reads
+            else:
+                await _close_all(opened)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     ws_keep_alive_seconds: float = Field(default=15.0, gt=0, le=300)  # legacy graphql-ws `ka`
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    # Server-Sent Events (core/graphql_sse.py): a `: ping` comment this often keeps
+    # proxies from closing an idle stream.
+    sse_keep_alive_seconds: float = Field(default=15.0, gt=0, le=300)
 
     # Protection (schema/limits.py, schema/throttle.py, core/graphql_http.py).
     max_query_cost: int = Field(default=5000, ge=1)

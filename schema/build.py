@@ -33,7 +33,7 @@ from schema.feeds_root import FeedMutation, FeedQuery
 from schema.limits import DocumentLimits, LimitedValidation
 from schema.listings_root import ListingMutation
 from schema.metrics import OperationMetrics
-from schema.operation_scope import WebSocketOperationScope
+from schema.operation_scope import StreamedOperationScope
 from schema.orders import Order
 from schema.orders_root import OrderMutation, OrderQuery
 from schema.payments import Payment, Refund
@@ -104,7 +104,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         max_directives=settings.max_query_directives,
     )
     extensions: list[Any] = [
-        WebSocketOperationScope,  # first: the other extensions see the operation's context
+        StreamedOperationScope,  # first: the other extensions see the operation's context
         OperationMetrics,  # core/metrics.py: count, latency, outcome, SQL statements
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),

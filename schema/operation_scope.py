@@ -1,4 +1,4 @@
-"""Each operation over a WebSocket gets its own database connection and DataLoaders.
+"""Each streamed operation gets its own database connection and DataLoaders.
 
 Strawberry makes one context per WebSocket and hands it to every operation the socket
 runs, for as long as it stays open. Left so, a socket would hold a pooled connection from
@@ -8,8 +8,12 @@ operation a copy of the socket's context (same principal, same connection_init p
 with a connection and loaders of its own, gives the connection back to the pool once the
 operation has executed and after each result it streams, and, when a result did read
 through them, starts fresh loaders for the next one (building loaders for every event of
-every subscriber would cost more than delivering it). HTTP requests keep the context the
-view made (one per request).
+every subscriber would cost more than delivering it).
+
+A subscription over Server-Sent Events (core/graphql_sse.py) outlives the HTTP request
+that started it, so it is treated the same way from its execution on. Queries and
+mutations over HTTP keep the context the view made (one per request, one connection for
+all the operations of a batch).
 """
 
 from __future__ import annotations
@@ -42,34 +46,41 @@ class _ScopedConnection(OperationConnection):
         return await super().get()
 
 
-class WebSocketOperationScope(SchemaExtension):
-    """Per-operation connections and loaders for WebSocket operations."""
+class StreamedOperationScope(SchemaExtension):
+    """Per-operation connections and loaders for WebSocket operations and SSE subscriptions."""
 
     _scoped: Context | None = None
     _connection: _ScopedConnection | None = None
 
-    async def on_operation(self) -> AsyncIterator[None]:
-        ctx = self.execution_context
-        shared = ctx.context
-        if not isinstance(shared, Context) or not isinstance(shared.request, WebSocket):
-            yield
-            return
+    def _scope(self, shared: Context) -> Context:
         self._connection = connection = _ScopedConnection(shared.db.database)
         self._scoped = dataclasses.replace(
             shared, db=connection, loaders=Loaders.create(connection)
         )
-        ctx.context = self._scoped
+        return self._scoped
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        shared = ctx.context
+        if isinstance(shared, Context) and isinstance(shared.request, WebSocket):
+            ctx.context = self._scope(shared)
         try:
             yield
         finally:
-            await connection.close()
+            if self._connection is not None:
+                await self._connection.close()
 
     async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        subscription = ctx.operation_type is OperationType.SUBSCRIPTION
+        shared = ctx.context
+        if subscription and self._scoped is None and isinstance(shared, Context):
+            ctx.context = self._scope(shared)  # over HTTP: read by the stream, not the request
         yield
         # For a subscription, execution was starting the stream (permission checks, the
         # first reads): its events come later, each with a clean slate. A query or
         # mutation is over; on_operation closes its connection.
-        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+        if subscription:
             await self._release()
 
     async def on_stream_result(self, result: Any) -> AsyncIterator[None]:

@@ -66,7 +66,7 @@ def expected(event: AppliedEvent, *, order_status: OrderStatus | None = None) ->
     }
 
 
-def _without_cost(payload: dict[str, Any]) -> dict[str, Any]:
+def without_cost(payload: dict[str, Any]) -> dict[str, Any]:
     payload = dict(payload)
     extensions = payload.pop("extensions", None)
     if extensions is not None:
@@ -111,7 +111,7 @@ class TransportClient(_Client):
     async def next_payload(self, op_id: str) -> dict[str, Any]:
         message = await self.receive()
         assert (message["type"], message["id"]) == ("next", op_id), message
-        return _without_cost(message["payload"])
+        return without_cost(message["payload"])
 
     async def events(self, op_id: str, count: int) -> list[dict[str, Any]]:
         return [
@@ -145,7 +145,7 @@ class LegacyClient(_Client):
         for _ in range(count):
             message = await self.receive()
             assert (message["type"], message["id"]) == ("data", op_id), message
-            found.append(_without_cost(message["payload"])["data"]["orderStatusChanged"])
+            found.append(without_cost(message["payload"])["data"]["orderStatusChanged"])
         return found
 
 
