@@ -265,7 +265,7 @@ async def catalog_page(conn: asyncpg.Connection, variables: Mapping[str, Any]) -
             "id": to_global_id("Dealer", row["dealer__id"]),
             "name": row["dealer__name"],
             "city": row["dealer__city"],
-            "rating": float(row["dealer__rating"]),
+            "rating": str(row["dealer__rating"]),
         }
         for row in rows
     }
@@ -376,7 +376,7 @@ async def vehicle_detail(conn: asyncpg.Connection, variables: Mapping[str, Any])
             "name": dealer["name"],
             "country": dealer["country"],
             "city": dealer["city"],
-            "rating": float(dealer["rating"]),
+            "rating": str(dealer["rating"]),
         },
         "deliveredPrice": _delivered_price(_price(subjects, vehicle_id, destination)),
     }

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -60,7 +61,7 @@ class Dealer:
     name: str
     country: str
     city: str
-    rating: float
+    rating: Decimal
     created_at: datetime
 
 
@@ -127,7 +128,7 @@ class Vehicle:
             name=row["name"],
             country=row["country"],
             city=row["city"],
-            rating=float(row["rating"]),
+            rating=row["rating"],
             created_at=row["created_at"],
         )
 

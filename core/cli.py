@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import signal
 import sys
@@ -318,8 +319,8 @@ def export_schema(
     output: Annotated[
         Path | None,
         typer.Option(
-            help="Where to write the SDL [default: schema.graphql; with --federation, "
-            "standard output]."
+            help="Where to write it [default: schema.graphql; with --federation or "
+            "--possible-types, standard output]."
         ),
     ] = None,
     federation: Annotated[
@@ -330,22 +331,35 @@ def export_schema(
             "for a router or `rover subgraph publish`, instead of the clients' SDL.",
         ),
     ] = False,
+    possible_types: Annotated[
+        bool,
+        typer.Option(
+            "--possible-types",
+            help="Apollo Client's possibleTypes JSON (each interface and union to its object "
+            "types) for InMemoryCache, instead of the SDL.",
+        ),
+    ] = False,
 ) -> None:
-    """Write the GraphQL schema (SDL) to schema.graphql, or the subgraph SDL."""
+    """Write the GraphQL schema (SDL) to schema.graphql, the subgraph SDL, or possibleTypes."""
     from schema.build import SubgraphSchema, build_schema
 
-    if not federation:
+    if federation and possible_types:
+        raise _fail("--federation and --possible-types: choose one")
+    if not federation and not possible_types:
         path = output or SCHEMA_FILE
         path.write_text(build_schema().as_str() + "\n")
         typer.echo(f"wrote {path}")
         return
-    schema = build_schema(Settings(federation=True, _env_file=None))
-    assert isinstance(schema, SubgraphSchema)  # with federation on, always
-    sdl = schema.subgraph_sdl() + "\n"
+    if possible_types:
+        text = json.dumps(build_schema().possible_types(), indent=2) + "\n"
+    else:
+        schema = build_schema(Settings(federation=True, _env_file=None))
+        assert isinstance(schema, SubgraphSchema)  # with federation on, always
+        text = schema.subgraph_sdl() + "\n"
     if output is None:
-        typer.echo(sdl, nl=False)
+        typer.echo(text, nl=False)
         return
-    output.write_text(sdl)
+    output.write_text(text)
     typer.echo(f"wrote {output}")
 
 

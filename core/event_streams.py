@@ -38,7 +38,7 @@ EVENT_STREAM_HEADERS = {
 # Headers of a complete answer that still mean something once it is framed as events.
 _KEPT_HEADERS = ("retry-after", "x-response-cache", "idempotent-replayed")
 CLEANUP_SECONDS = 5.0  # the most an ended stream waits for its operation to unwind
-STOPPING_COMMENT = ": server restarting; reconnect and resume with afterSequence\n\n"
+STOPPING_COMMENT = "server restarting; reconnect and resume with afterSequence"
 
 
 def event(name: str, data: bytes = b"") -> bytes:
@@ -47,6 +47,11 @@ def event(name: str, data: bytes = b"") -> bytes:
     lines = data.splitlines() or [b""]
     data_lines = b"".join(b"data: " + line + b"\n" for line in lines)
     return b"event: " + name.encode() + b"\n" + data_lines + b"\n"
+
+
+def comment(text: str) -> bytes:
+    """An SSE comment line (clients ignore it; it keeps idle connections open)."""
+    return b": " + text.encode() + b"\n\n"
 
 
 def as_event_stream(response: Response) -> Response:
@@ -111,7 +116,7 @@ async def _until_stopped(chunks: AsyncIterator[str], stopping: asyncio.Event) ->
             following = asyncio.ensure_future(anext(chunks))
             await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if not following.done():
-                yield STOPPING_COMMENT
+                yield comment(STOPPING_COMMENT).decode()
                 return
             try:
                 chunk = following.result()

@@ -41,7 +41,13 @@ from strawberry.subscriptions import (
 )
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from core.event_streams import EventStreamResponse, OpenStreams, as_event_stream
+from core.event_streams import (
+    EventStreamResponse,
+    OpenStreams,
+    as_event_stream,
+    comment,
+    event,
+)
 from core.graphql_http import HTTPGraphQL, failed_before_execution
 from core.media_types import JSON, negotiate, only_event_stream
 
@@ -50,10 +56,20 @@ HTTP_STATUSES_KEPT = frozenset({401, 405, 413, 415})
 SSE_REQUEST = "sse"  # Strawberry's name for a request that asked for an event stream
 
 
-def _kept_alive(seconds: float) -> type[SSETransport]:
+def kept_alive_transport(seconds: float) -> type[SSETransport]:
     class KeptAliveSSETransport(SSETransport):
+        """Strawberry's SSE transport, its keep-alive from the settings, its lines ended
+        by LF alone as the complete answers' (urql's SSE reader splits events at a blank
+        LF line only)."""
+
         def __init__(self) -> None:
             super().__init__(heartbeat_interval=seconds)
+
+        def encode_event(self, event_name: str, data: str | None = None) -> str:
+            return event(event_name, (data or "").encode()).decode()
+
+        def encode_comment(self, text: str) -> str:
+            return comment(text).decode()
 
     return KeptAliveSSETransport
 
@@ -97,7 +113,7 @@ class EventStreamGraphQL(HTTPGraphQL):
             ),
         )
         self.stream_transport_classes_by_protocol = {
-            GRAPHQL_SSE_PROTOCOL: _kept_alive(keep_alive_seconds)
+            GRAPHQL_SSE_PROTOCOL: kept_alive_transport(keep_alive_seconds)
         }
         self.max_query_tokens = max_query_tokens
         self.open_streams = OpenStreams()

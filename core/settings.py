@@ -73,9 +73,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     graphiql: bool = True
     introspection: bool = True
-    # Serve the schema as an Apollo Federation v2 subgraph (_service, _entities); off, the
-    # schema has no trace of Federation.
-    federation: bool = True
+    # Serve the schema as an Apollo Federation v2 subgraph (_service, _entities), for a
+    # router in front of the API; off (the default), the schema frontends and their code
+    # generators see has no trace of Federation.
+    federation: bool = False
     max_page_size: int = Field(default=100, ge=1, le=1000)
 
     # Public catalog answers kept in Redis (core/response_cache.py), dropped when a

@@ -16,7 +16,7 @@ from schema.feeds import (
 )
 from schema.ids import decode_int_id
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
-from schema.payloads import UserError
+from schema.payloads import input_error
 from services.feeds import queries
 from services.feeds.errors import StartRefusedError
 from services.feeds.runs import start_run
@@ -36,9 +36,9 @@ async def start(info: Info, input: StartFeedIngestionInput) -> StartFeedIngestio
         )  # fmt: skip
     except StartRefusedError as error:
         problem = error.problem
-        field = ["input", _INPUT_FIELDS.get(problem.field, problem.field)]
+        field = _INPUT_FIELDS.get(problem.field, problem.field)
         return StartFeedIngestionPayload(
-            user_errors=[UserError(field=field, code=problem.code, message=problem.message)]
+            user_errors=[input_error(field, problem.code, problem.message)]
         )
     ctx.loaders.feed_run_by_id.prime(row["id"], row)
     return StartFeedIngestionPayload(feed_run=FeedRun.from_row(row))

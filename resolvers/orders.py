@@ -23,7 +23,7 @@ from schema.orders import (
     ReserveOrderInput,
 )
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
-from schema.payloads import UserError
+from schema.payloads import input_error
 from services.orders import queries
 from services.orders.errors import OrderError, OrderNotFoundError
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
@@ -48,9 +48,7 @@ def actor_of(principal: Principal) -> Actor:
 def _refused(error: OrderError | PricingError, *, field: str | None = None) -> OrderPayload:
     argument = field or _ARGUMENT_FIELDS.get(error.argument, error.argument)
     code = error.code if isinstance(error.code, str) else error.code.value
-    return OrderPayload(
-        user_errors=[UserError(field=["input", argument], code=code, message=error.message)]
-    )
+    return OrderPayload(user_errors=[input_error(argument, code, error.message)])
 
 
 async def _payload(info: Info, outcome: OrderOutcome) -> OrderPayload:

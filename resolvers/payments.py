@@ -8,7 +8,7 @@ from resolvers.orders import actor_of
 from schema.context import Info
 from schema.errors import BadUserInputError, ForbiddenError, NotFoundError
 from schema.orders import Order
-from schema.payloads import UserError
+from schema.payloads import UserError, input_error
 from schema.payments import (
     CheckoutInput,
     ConfirmTestPaymentInput,
@@ -29,7 +29,7 @@ MAX_REASON_LENGTH = 500
 
 
 def _refusal(error: OrderError | PaymentError) -> list[UserError]:
-    return [UserError(field=["input", error.argument], code=error.code, message=error.message)]
+    return [input_error(error.argument, error.code, error.message)]
 
 
 async def _order(info: Info, order_id: int) -> Order:
@@ -117,9 +117,5 @@ async def confirm_test_payment(info: Info, input: ConfirmTestPaymentInput) -> Pa
         return PaymentPayload(user_errors=_refusal(error))
     errors = None
     if result.declined is not None:
-        errors = [
-            UserError(
-                field=["input", "paymentMethod"], code="PAYMENT_DECLINED", message=result.declined
-            )
-        ]
+        errors = [input_error("paymentMethod", "PAYMENT_DECLINED", result.declined)]
     return await _payment_payload(info, result.payment_id, result.order_id, errors=errors)

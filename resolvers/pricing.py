@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from schema.context import Info
 from schema.errors import BadUserInputError, NotFoundError
 from schema.ids import decode_int_id
-from schema.payloads import UserError
+from schema.payloads import input_error
 from schema.pricing import DeliveredPrice, Quote, RequestQuoteInput, RequestQuotePayload
 from services.pricing import quotes
 from services.pricing.engine import check_destination
@@ -30,9 +30,7 @@ async def request_quote(info: Info, input: RequestQuoteInput) -> RequestQuotePay
             input.destination_country,
         )
     except PricingError as error:
-        user_error = UserError(
-            field=["input", error.argument], code=error.code.value, message=error.message
-        )
+        user_error = input_error(error.argument, error.code.value, error.message)
         return RequestQuotePayload(quote=None, user_errors=[user_error])
     info.context.loaders.quote_by_id.prime(stored.id, stored)
     return RequestQuotePayload(quote=Quote.from_stored(stored), user_errors=[])

@@ -27,6 +27,7 @@ from schema.federation import (
     FederatedSchema,
     build_without_federation,
     client_sdl,
+    possible_types,
 )
 from schema.feeds import FeedRun
 from schema.feeds_root import FeedMutation, FeedQuery
@@ -40,6 +41,7 @@ from schema.payments import Payment, Refund
 from schema.payments_root import PaymentMutation
 from schema.pricing_root import PricingMutation, PricingQuery
 from schema.response_cache import ResponseCachePolicy
+from schema.scalars import SCALAR_OVERRIDES
 from schema.socket_documents import RegisteredOperationsOnSockets
 from schema.subscriptions import Subscription
 from schema.throttle import QueryCostLimiter, bucket_for
@@ -83,6 +85,10 @@ class Schema(strawberry.Schema):
         """The SDL clients see (schema.graphql), without Federation's additions."""
         return client_sdl(self._schema)
 
+    def possible_types(self) -> dict[str, list[str]]:
+        """Apollo Client's `possibleTypes` (interface or union to its object types)."""
+        return possible_types(self._schema)
+
     __str__ = as_str
 
 
@@ -123,6 +129,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         "mutation": merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None,
         "subscription": Subscription,
         "types": [Vehicle, Dealer, User, Order, Payment, Refund, FeedRun],
+        "scalar_overrides": SCALAR_OVERRIDES,  # formats and @specifiedBy (schema/scalars.py)
         "extensions": extensions,
         "config": StrawberryConfig(
             auto_camel_case=True,

@@ -253,7 +253,10 @@ class Dealer(Node):
     name: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
     city: str
-    rating: float = strawberry.field(description="Customer rating, 0.0 to 5.0.")
+    rating: Decimal = strawberry.field(
+        description="Customer rating, an exact decimal from 0.0 to 5.0 with one decimal place "
+        '("4.5"); the same type UpdateDealerInput.rating takes.'
+    )
     created_at: datetime
     pk: strawberry.Private[int]
 
@@ -266,7 +269,7 @@ class Dealer(Node):
             name=row["name"],
             country=row["country"],
             city=row["city"],
-            rating=float(row["rating"]),
+            rating=row["rating"],
             created_at=row["created_at"],
         )
 

@@ -2,8 +2,9 @@
 
 Entity types declare their keys where they are defined, with
 `strawberry.federation.type(keys=[...])`: Vehicle by `id` and by `vin`; Dealer, Order,
-Payment and Quote by `id`, their global IDs. With `FEDERATION` on (the default) the
-schema is a `FederatedSchema`: Strawberry adds `_service { sdl }` (the subgraph SDL, the
+Payment and Quote by `id`, their global IDs. With `FEDERATION` on (for a router; off by
+default, so that frontends and their code generators never see it) the schema is a
+`FederatedSchema`: Strawberry adds `_service { sdl }` (the subgraph SDL, the
 same text `autobroker export-schema --federation` writes) and
 `_entities(representations:)`, answered by resolvers/entities.py.
 
@@ -22,6 +23,7 @@ import strawberry
 from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
+    is_abstract_type,
     is_introspection_type,
     is_specified_directive,
     is_specified_scalar_type,
@@ -113,3 +115,14 @@ def client_sdl(schema: GraphQLSchema) -> str:
         and not is_introspection_type(plain.type_map[name])
     ]
     return "\n\n".join([*directives, *(print_type(type_) for type_ in types)])
+
+
+def possible_types(schema: GraphQLSchema) -> dict[str, list[str]]:
+    """Apollo Client's `possibleTypes` for the schema clients see: each interface and
+    union, and the object types that implement or belong to it (sorted, for diffs)."""
+    plain = without_federation(schema)
+    return {
+        name: sorted(t.name for t in plain.get_possible_types(type_))
+        for name, type_ in sorted(plain.type_map.items())
+        if is_abstract_type(type_) and not is_introspection_type(type_)
+    }

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import strawberry
 
+from schema.user_error_codes import UserErrorCode
 from services.errors import FieldProblem
 
 
@@ -16,10 +17,15 @@ class UserError:
     field: list[str] | None = strawberry.field(
         description="Path to the input field at fault, e.g. ['input', 'destinationCountry']."
     )
-    code: str = strawberry.field(
-        description="Stable machine-readable code, e.g. VEHICLE_UNAVAILABLE."
+    code: UserErrorCode = strawberry.field(
+        description="What the rule refused, as a stable code (the message may change)."
     )
     message: str = strawberry.field(description="Human-readable explanation.")
+
+
+def input_error(field: str, code: str, message: str) -> UserError:
+    """The userError of one input field a rule refused (`code`: a UserErrorCode value)."""
+    return UserError(field=["input", field], code=UserErrorCode(code), message=message)
 
 
 def input_errors(
@@ -28,7 +34,4 @@ def input_errors(
     """The userErrors of a refused input: one per field at fault, under `input`; `names`
     maps a service's field name to the input's where they differ."""
     names = names or {}
-    return [
-        UserError(field=["input", names.get(p.field, p.field)], code=p.code, message=p.message)
-        for p in problems
-    ]
+    return [input_error(names.get(p.field, p.field), p.code, p.message) for p in problems]

@@ -113,6 +113,11 @@ def _refuse_if_invalid(values: Mapping[str, Any]) -> None:
 
 
 _VIN_TAKEN = FieldProblem("vin", "VIN_TAKEN", "Another listing has this VIN.")
+# A reserved or sold vehicle is the order's: its listing cannot change.
+_UNCHANGEABLE = {
+    VehicleStatus.RESERVED: FieldProblem("id", "VEHICLE_RESERVED", "The vehicle is reserved."),
+    VehicleStatus.SOLD: FieldProblem("id", "VEHICLE_SOLD", "The vehicle is sold."),
+}
 
 
 async def create_listing(
@@ -151,11 +156,9 @@ async def _locked(conn: AsyncConnection, vehicle_id: int, owner_dealer_id: int |
     row = (await conn.execute(statement.with_for_update())).mappings().first()
     if row is None:
         raise ListingNotFoundError(f"no vehicle {vehicle_id}")
-    if row["status"] in (VehicleStatus.RESERVED, VehicleStatus.SOLD):
-        status = str(row["status"])
-        raise ListingRefusedError(
-            [FieldProblem("id", f"VEHICLE_{status}", f"The vehicle is {status.lower()}.")]
-        )
+    unchangeable = _UNCHANGEABLE.get(row["status"])
+    if unchangeable is not None:
+        raise ListingRefusedError([unchangeable])
     return row
 
 

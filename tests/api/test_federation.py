@@ -372,13 +372,27 @@ async def test_entities_are_costed_by_their_number(
     assert counter.count == 0
 
 
-@pytest.fixture
-async def plain_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(settings.model_copy(update={"federation": False}))
+async def _client_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with Federation switched on, as a router's subgraph (off by default)."""
+    async for federated in _client_of(settings.model_copy(update={"federation": True})):
+        yield federated
+
+
+@pytest.fixture
+async def plain_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API as it is by default: no Federation."""
+    assert settings.federation is False
+    async for plain in _client_of(settings):
+        yield plain
 
 
 def _federation_names(introspected: dict[str, Any]) -> set[str]:

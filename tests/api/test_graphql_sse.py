@@ -265,7 +265,7 @@ async def test_shutdown_ends_every_stream_at_once_without_complete(
             assert (await events.next()) is not None
             process.send_signal(signal.SIGTERM)
             stopped_at = time.monotonic()
-            assert await events.next(comments=True) == Event(None, STOPPING_COMMENT[1:].strip())
+            assert await events.next(comments=True) == Event(None, STOPPING_COMMENT)
             assert await events.next(comments=True) is None  # the response ended cleanly
             assert time.monotonic() - stopped_at < 3
         # uvicorn re-raises the stop signal once it has shut down cleanly.

@@ -3,10 +3,13 @@ and how a complete answer is written as Server-Sent Events."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from starlette.responses import Response
 
 from core.event_streams import as_event_stream, event
+from core.graphql_sse import kept_alive_transport
 from core.media_types import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -61,3 +64,14 @@ def test_a_complete_answer_is_framed_as_next_then_complete_keeping_what_still_ap
     assert framed.headers["retry-after"] == "3"
     assert "vary" not in framed.headers
     assert framed.headers["cache-control"] == "no-cache, no-transform"
+
+
+def test_streamed_events_and_keep_alives_end_their_lines_with_lf_alone() -> None:
+    # urql's SSE reader splits events at "\n\n" only: CRLF framing would never split.
+    transport = kept_alive_transport(15.0)()
+    assert transport.encode_next({"data": {"a": 1}}, json.dumps) == (
+        'event: next\ndata: {"data": {"a": 1}}\n\n'
+    )
+    assert transport.encode_complete() == "event: complete\ndata: \n\n"
+    assert transport.heartbeat_message(json.dumps) == ": ping\n\n"
+    assert transport.heartbeat_interval == 15.0
