@@ -9,6 +9,8 @@ graphql-ws (legacy): the same connection_init timeout, closing 4408 (Strawberry 
 for this protocol); a `ka` keep-alive every `WS_KEEP_ALIVE_SECONDS` once acknowledged.
 
 Both:
+- every message goes out as a text frame, and incoming ones are size-bounded
+  (core/ws_transport.py);
 - at most `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION` operations run at once on one socket; one
   more is answered by the protocol's error message, coded RATE_LIMITED (Strawberry's own
   refusal carries no code);
@@ -38,6 +40,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from core import metrics
 from core.settings import Settings
+from core.ws_transport import TextFrameWebSocket
 
 GOING_AWAY = 1001
 INIT_TIMEOUT = 4408
@@ -86,6 +89,7 @@ def configure_websockets(view: Any, settings: Settings) -> OpenSockets:
     )
     view.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection
     view.open_sockets = OpenSockets()
+    view.websocket_adapter_class = TextFrameWebSocket
     view.graphql_transport_ws_handler_class = TransportWSHandler
     view.graphql_ws_handler_class = LegacyWSHandler
     return view.open_sockets  # type: ignore[no-any-return]

@@ -1,6 +1,7 @@
-"""The WebSocket protocols around orderStatusChanged: connection_init, its timeout, ids,
-acknowledgement, ping and keep-alive, who may subscribe, argument errors, the cap per
-connection, the cost of a subscription, and the close on shutdown. Over real sockets."""
+"""The WebSocket protocols around orderStatusChanged: text frames, connection_init, its
+timeout, ids, acknowledgement, ping and keep-alive, who may subscribe, argument errors,
+the cap per connection, the cost of a subscription, and the close on shutdown. Over real
+sockets."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.settings import Settings
 from models.account import UserRole
 from services.accounts.partners import create_api_key, partner_id_for
+from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from tests.accounts_data import create_user, trust
 from tests.api.conftest import Cast
 from tests.api.subscription_support import (
@@ -25,6 +27,7 @@ from tests.api.subscription_support import (
     gid,
     legacy_ws,
     reserved_order,
+    step,
     transport_ws,
 )
 from tests.conftest import Servers, start_uvicorn
@@ -65,6 +68,36 @@ def tight_server(
 def _codes(message: dict[str, Any]) -> list[str]:
     assert message["type"] == "error", message
     return [error["extensions"]["code"] for error in message["payload"]]
+
+
+async def test_every_message_comes_as_a_text_frame_on_both_protocols(
+    live_server: str, engine: AsyncEngine, redis: Redis, cast: Cast
+) -> None:
+    # Browsers hand binary frames to their clients as Blobs, which no client reads;
+    # the test clients' receive() refuses any binary frame.
+    orders = [await reserved_order(engine, redis, cast) for _ in range(2)]
+    buyer = Actor(ActorKind.BUYER, cast.buyer.id)
+    async with transport_ws(live_server) as ws:
+        await ws.send({"type": "connection_init", "payload": bearer(cast.buyer.token)})
+        assert await ws.receive() == {"type": "connection_ack"}
+        await ws.send({"type": "ping"})
+        assert await ws.receive() == {"type": "pong"}
+        await ws.subscribe("1", orders[0], after=2)
+        assert (await ws.receive())["payload"]["data"]["orderStatusChanged"]["sequence"] == 3
+        await ws.subscribe("2", 10**12)
+        assert (await ws.receive())["type"] == "error"
+        await step(engine, redis, orders[0], OrderEventKind.CANCEL, buyer)
+        assert (await ws.receive())["payload"]["data"]["orderStatusChanged"]["to"] == "CANCELLED"
+        assert await ws.receive() == {"id": "1", "type": "complete"}
+    async with legacy_ws(live_server) as legacy:
+        await legacy.send({"type": "connection_init", "payload": bearer(cast.buyer.token)})
+        assert await legacy.raw() == {"type": "connection_ack"}
+        assert await legacy.raw() == {"type": "ka"}
+        await legacy.start("1", orders[1], after=2)
+        assert (await legacy.raw())["payload"]["data"]["orderStatusChanged"]["sequence"] == 3
+        await step(engine, redis, orders[1], OrderEventKind.CANCEL, buyer)
+        assert (await legacy.raw())["type"] == "data"
+        assert await legacy.raw() == {"id": "1", "type": "complete"}
 
 
 async def test_no_connection_init_in_time_closes_4408(tight_server: str) -> None:
