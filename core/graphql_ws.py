@@ -6,7 +6,9 @@ subscribe before the acknowledgement 4401, a subscribe reusing a live id 4409, a
 credential 4403 (core/graphql_view.py); `ping` is answered by `pong`.
 
 graphql-ws (legacy): the same connection_init timeout, closing 4408 (Strawberry sets none
-for this protocol); a `ka` keep-alive every `WS_KEEP_ALIVE_SECONDS` once acknowledged.
+for this protocol); a `ka` keep-alive every `WS_KEEP_ALIVE_SECONDS` once acknowledged;
+queries and mutations run too (subscriptions-transport-ws sends every operation over its
+socket; Strawberry's handler would refuse all but subscriptions).
 
 Both:
 - every message goes out as a text frame, and incoming ones are size-bounded
@@ -129,7 +131,21 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         await super().handle_subscribe(message)
 
 
+class _EveryOperation:
+    """The schema as the legacy handler sees it: its `subscribe` runs any operation."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    async def subscribe(self, **arguments: Any) -> Any:
+        return await self._schema.stream(**arguments)
+
+
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = _EveryOperation(self.schema)  # type: ignore[assignment]
+
     async def handle(self) -> None:
         timeout: timedelta = getattr(
             self.view, "connection_init_wait_timeout", timedelta(minutes=1)

@@ -100,6 +100,27 @@ async def test_every_message_comes_as_a_text_frame_on_both_protocols(
         assert await legacy.raw() == {"id": "1", "type": "complete"}
 
 
+async def test_the_legacy_protocol_runs_queries_and_mutations_too(
+    live_server: str, cast: Cast
+) -> None:
+    # subscriptions-transport-ws sends every operation over its socket.
+    me = "query Me { me { email } }"
+    logout = 'mutation Out { logout(input: {refreshToken: "unknown"}) { revoked } }'
+    async with legacy_ws(live_server, bearer(cast.buyer.token)) as legacy:
+        await legacy.send({"id": "1", "type": "start", "payload": {"query": me}})
+        answer = await legacy.receive()
+        assert answer["type"] == "data"
+        assert answer["payload"]["data"] == {"me": {"email": cast.buyer.email}}
+        assert await legacy.receive() == {"type": "complete", "id": "1"}
+        await legacy.send({"id": "2", "type": "start", "payload": {"query": logout}})
+        answer = await legacy.receive()
+        assert (answer["type"], answer["id"]) == ("data", "2")
+        # The resolver ran: the unknown refresh token is its refusal.
+        assert answer["payload"]["data"] == {"logout": None}
+        assert [e["extensions"]["code"] for e in answer["payload"]["errors"]] == ["UNAUTHENTICATED"]
+        assert await legacy.receive() == {"type": "complete", "id": "2"}
+
+
 async def test_no_connection_init_in_time_closes_4408(tight_server: str) -> None:
     async with transport_ws(tight_server) as ws:
         assert await ws.close_code() == 4408
