@@ -6,6 +6,9 @@
   Together with "GET runs queries only", this is the CSRF defence: a cross-site form or
   `text/plain` POST is refused, and a JSON POST needs a CORS preflight.
 - A mutation over GET is 405 with `Allow: POST`.
+- A subscription cannot run in a plain request: it is a request error (BAD_USER_INPUT,
+  400 under `application/graphql-response+json`), as graphql-http's reference server
+  answers it, saying where subscriptions are served.
 - A request that fails before execution (syntax, validation, variable coercion, cost,
   limits) has no `data` key; under `application/graphql-response+json` it is a 400.
 - Automatic persisted queries (core/persisted_queries.py), by POST or GET.
@@ -43,6 +46,15 @@ from core.persisted_queries import (
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 GET_CACHE_SECONDS = 60
+SUBSCRIPTIONS_ELSEWHERE = (
+    "subscriptions are served over WebSocket (graphql-transport-ws, or the legacy "
+    "graphql-ws) and Server-Sent Events (graphql-sse), not by a plain HTTP request"
+)
+# What a plain GET or POST may run; subscriptions are streamed elsewhere.
+_PLAIN_REQUEST_OPERATIONS = {
+    "GET": OperationType.from_http("GET") - {OperationType.SUBSCRIPTION},
+    "POST": OperationType.from_http("POST") - {OperationType.SUBSCRIPTION},
+}
 
 
 class HTTPError(HTTPException):
@@ -231,10 +243,14 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
-                allowed_operation_types=OperationType.from_http(method),
+                allowed_operation_types=_PLAIN_REQUEST_OPERATIONS[method],
                 operation_extensions=request_data.extensions,
             )
         except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                return self._refused(
+                    exchange, error_result(SUBSCRIPTIONS_ELSEWHERE, "BAD_USER_INPUT")
+                )
             if method == "GET":
                 raise HTTPError(405, "mutations are sent by POST", {"Allow": "POST"}) from None
             raise HTTPError(400, error.as_http_error_reason(method)) from None
