@@ -6,7 +6,6 @@ sockets."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +29,7 @@ from tests.api.subscription_support import (
     step,
     transport_ws,
 )
-from tests.conftest import Servers, start_uvicorn
+from tests.conftest import Servers, running_uvicorn, start_uvicorn, stop_process
 
 TIGHT_ENV = {
     "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "1",
@@ -43,14 +42,6 @@ COSTLY = STATUS_CHANGED.replace(
 )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @pytest.fixture(scope="module")
 def tight_server(
     servers: Servers, database: str, tmp_path_factory: pytest.TempPathFactory
@@ -58,11 +49,8 @@ def tight_server(
     """An API process with a 1 s connection_init timeout, 2 operations a connection,
     a 0.2 s graphql-ws keep-alive and a maximum query cost of 12."""
     log = tmp_path_factory.mktemp("tight") / "server.log"
-    process, base_url = start_uvicorn(servers, log, extra_env=TIGHT_ENV)
-    try:
+    with running_uvicorn(servers, log, extra_env=TIGHT_ENV) as base_url:
         yield base_url
-    finally:
-        _stop(process)
 
 
 def _codes(message: dict[str, Any]) -> list[str]:
@@ -305,7 +293,7 @@ async def test_shutdown_closes_every_socket_with_a_reconnect_code(
         # uvicorn re-raises the stop signal once it has shut down cleanly.
         assert process.wait(timeout=WAIT_SECONDS) == -signal.SIGTERM
     finally:
-        _stop(process)
+        stop_process(process)
     text = log.read_text()
     assert "Application shutdown complete" in text
     assert "Traceback" not in text
