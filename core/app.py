@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -196,23 +195,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [Middleware(RequestIdMiddleware)]
     if tracing:
         middleware.insert(0, Middleware(OpenTelemetryMiddleware, excluded_urls=UNTRACED_PATHS))
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=[
-                    "authorization",
-                    "content-type",
-                    "x-api-key",
-                    "idempotency-key",
-                    "x-request-id",
-                ],
-                expose_headers=[REQUEST_ID_HEADER],
-                max_age=600,
-            )
-        )
+    cors = view.origin_policy.middleware()  # core/cors.py; the view checks WebSockets
+    if cors is not None:
+        middleware.append(cors)
     # Inside CORS, so that a 401 carries the CORS headers a browser needs to read it.
     middleware.append(
         Middleware(

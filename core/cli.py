@@ -225,7 +225,12 @@ def dev(
             fg=typer.colors.GREEN,
         )
         config = uvicorn.Config(
-            create_app(settings), host=host, port=port, log_config=None, lifespan="on"
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            ws_max_size=settings.max_body_bytes,  # as `serve` (core/cli_serve.py)
         )
         server = uvicorn.Server(config)
         # uvicorn re-raises the stop signal once it has shut down; turning SIGTERM into an

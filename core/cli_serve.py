@@ -79,6 +79,9 @@ def serve(
                 log_config=None,
                 proxy_headers=True,
                 timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+                # uvicorn refuses a larger WebSocket message before buffering it (1009);
+                # the application holds the same limit under any server.
+                ws_max_size=settings.max_body_bytes,
             )
 
 

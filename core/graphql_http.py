@@ -5,8 +5,11 @@
 - POST bodies must be `application/json` (415 otherwise), at most `max_body_bytes` (413).
   Together with "GET runs queries only", this is the CSRF defence: a cross-site form or
   `text/plain` POST is refused, and a JSON POST needs a CORS preflight.
-- A mutation over GET is 405 with `Allow: POST`; a subscription is a 400 naming where
-  subscriptions run (WebSocket, or Server-Sent Events: core/graphql_sse.py).
+- A mutation over GET is 405 with `Allow: POST`.
+- A subscription cannot run in a plain request: it is a request error (BAD_USER_INPUT,
+  400 under `application/graphql-response+json`), as graphql-http's reference server
+  answers it, saying where subscriptions are served (WebSocket, or Server-Sent Events:
+  core/graphql_sse.py).
 - A request that fails before execution (syntax, validation, variable coercion, cost,
   limits) has no `data` key; under `application/graphql-response+json` it is a 400.
 - Automatic persisted queries (core/persisted_queries.py), by POST or GET.
@@ -44,11 +47,15 @@ from core.persisted_queries import (
 )
 
 GET_CACHE_SECONDS = 60
-SUBSCRIPTION = OperationType.SUBSCRIPTION
-SUBSCRIPTION_ELSEWHERE = (
-    "subscriptions run over WebSocket (graphql-transport-ws) or Server-Sent Events "
-    "(send Accept: text/event-stream)"
+SUBSCRIPTIONS_ELSEWHERE = (
+    "subscriptions are served over WebSocket (graphql-transport-ws, or the legacy "
+    "graphql-ws) and Server-Sent Events (graphql-sse), not by a plain HTTP request"
 )
+# What a plain GET or POST may run; subscriptions are streamed elsewhere.
+_PLAIN_REQUEST_OPERATIONS = {
+    "GET": OperationType.from_http("GET") - {OperationType.SUBSCRIPTION},
+    "POST": OperationType.from_http("POST") - {OperationType.SUBSCRIPTION},
+}
 
 
 class HTTPError(HTTPException):
@@ -251,12 +258,14 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
-                allowed_operation_types=OperationType.from_http(method) - {SUBSCRIPTION},
+                allowed_operation_types=_PLAIN_REQUEST_OPERATIONS[method],
                 operation_extensions=request_data.extensions,
             )
         except InvalidOperationTypeError as error:
-            if error.operation_type is SUBSCRIPTION:
-                raise HTTPError(400, SUBSCRIPTION_ELSEWHERE) from None
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                return self._refused(
+                    exchange, error_result(SUBSCRIPTIONS_ELSEWHERE, "BAD_USER_INPUT")
+                )
             if method == "GET":
                 raise HTTPError(405, "mutations are sent by POST", {"Allow": "POST"}) from None
             raise HTTPError(400, error.as_http_error_reason(method)) from None

@@ -22,6 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.backend import AuthenticationFailed, Authenticator
 from auth.principal import ANONYMOUS, Principal, PrincipalKind
 from core import metrics
+from core.cors import OriginPolicy
 from core.db import Database, OperationConnection
 from core.event_streams import EventStreamResponse
 from core.graphiql import render_graphiql_page
@@ -214,6 +215,8 @@ class GraphQLView(EventStreamGraphQL):
         )
         # Timeouts, keep-alive, caps and the registry of open sockets (core/graphql_ws.py).
         self.open_sockets: OpenSockets = configure_websockets(self, settings)
+        # Browser origins allowed over HTTP (CORS, in core/app.py) and WebSocket alike.
+        self.origin_policy = OriginPolicy.from_settings(settings)
         self.order_events = order_events
         self.payments = payments
         self.settings = settings
@@ -449,6 +452,9 @@ class GraphQLView(EventStreamGraphQL):
         if body is not None and request_data.query not in (None, body):
             return None  # a text beside the id must be the registered text itself
         return body
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        return self.origin_policy.allows(origin)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the connection_init payload; a bad credential closes the socket."""

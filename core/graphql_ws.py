@@ -3,12 +3,21 @@
 graphql-transport-ws (Strawberry, as the protocol says): no connection_init within
 `WS_CONNECTION_INIT_TIMEOUT_SECONDS` closes 4408, a second connection_init 4429, a
 subscribe before the acknowledgement 4401, a subscribe reusing a live id 4409, a bad
-credential 4403 (core/graphql_view.py); `ping` is answered by `pong`.
+credential 4403 (core/graphql_view.py), an unknown subprotocol 4406; `ping` is answered
+by `pong`. A malformed message (not JSON, not an object, an unknown type, a subscribe
+without a string id or query: core/ws_messages.py) closes 4400 naming what is wrong.
 
 graphql-ws (legacy): the same connection_init timeout, closing 4408 (Strawberry sets none
-for this protocol); a `ka` keep-alive every `WS_KEEP_ALIVE_SECONDS` once acknowledged.
+for this protocol); a `ka` keep-alive every `WS_KEEP_ALIVE_SECONDS` once acknowledged;
+queries and mutations run too (subscriptions-transport-ws sends every operation over its
+socket; Strawberry's handler would refuse all but subscriptions). A malformed message is
+answered, as subscriptions-transport-ws's own server does, and the socket stays open:
+`error` for an operation id, else `connection_error`, coded BAD_USER_INPUT. A start
+reusing a live id replaces that operation (that server's behaviour too).
 
 Both:
+- every message goes out as a text frame; one coming in larger than `MAX_BODY_BYTES`
+  closes the socket with 1009 (core/ws_transport.py);
 - at most `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION` operations run at once on one socket; one
   more is answered by the protocol's error message, coded RATE_LIMITED (Strawberry's own
   refusal carries no code);
@@ -38,6 +47,8 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from core import metrics
 from core.settings import Settings
+from core.ws_messages import legacy_ws_problem, transport_ws_problem
+from core.ws_transport import MALFORMED, TextFrameWebSocket
 
 GOING_AWAY = 1001
 INIT_TIMEOUT = 4408
@@ -86,6 +97,7 @@ def configure_websockets(view: Any, settings: Settings) -> OpenSockets:
     )
     view.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection
     view.open_sockets = OpenSockets()
+    view.websocket_adapter_class = TextFrameWebSocket
     view.graphql_transport_ws_handler_class = TransportWSHandler
     view.graphql_ws_handler_class = LegacyWSHandler
     return view.open_sockets  # type: ignore[no-any-return]
@@ -108,6 +120,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         with _registry(self.view).holding(self.websocket):
             await super().handle()
 
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_ws_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)  # closes 4400
+            return
+        if message["type"] == "connection_init" and message.get("payload") is None:
+            message = {**message, "payload": {}}  # the protocol's payload is optional
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: transport_ws.SubscribeMessage) -> None:
         maximum = self.max_subscriptions_per_connection
         if (
@@ -125,7 +146,21 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         await super().handle_subscribe(message)
 
 
+class _EveryOperation:
+    """The schema as the legacy handler sees it: its `subscribe` runs any operation."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    async def subscribe(self, **arguments: Any) -> Any:
+        return await self._schema.stream(**arguments)
+
+
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = _EveryOperation(self.schema)  # type: ignore[assignment]
+
     async def handle(self) -> None:
         timeout: timedelta = getattr(
             self.view, "connection_init_wait_timeout", timedelta(minutes=1)
@@ -138,6 +173,22 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await timer
+
+    async def handle_message(self, message: Any) -> None:
+        problem = (
+            "a message must be valid JSON" if message is MALFORMED else legacy_ws_problem(message)
+        )
+        if problem is None:
+            await super().handle_message(message)
+            return
+        refusal = GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"}).formatted
+        op_id = message.get("id") if isinstance(message, dict) else None
+        if isinstance(op_id, str) and op_id:
+            await self.send_message(legacy_ws.ErrorMessage(type="error", id=op_id, payload=refusal))
+        else:
+            await self.send_message(
+                legacy_ws.ConnectionErrorMessage(type="connection_error", payload=dict(refusal))
+            )
 
     async def _close_unless_acknowledged(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from core.logging import request_id_var
 from schema.errors import ApiError, ErrorCode
@@ -50,7 +51,18 @@ def apply_error_code(error: GraphQLError, *, debug: bool = False) -> None:
         error.message = INTERNAL_MESSAGE
 
 
+# Coercing bad input raises ValueError/TypeError inside scalars; Strawberry's operation
+# type checks refuse an operation the transport cannot run (a mutation where only
+# subscriptions stream, say). Anything else that escapes before execution (a database
+# error in a hook, say) is ours.
+_BAD_INPUT = (
+    ValueError,
+    TypeError,
+    GraphQLError,
+    InvalidOperationTypeError,
+    CannotGetOperationTypeError,
+)
+
+
 def _is_unexpected(original: BaseException | None) -> bool:
-    # Coercing bad input raises ValueError/TypeError inside scalars; anything else that
-    # escapes before execution (a database error in a hook, say) is ours.
-    return original is not None and not isinstance(original, ValueError | TypeError | GraphQLError)
+    return original is not None and not isinstance(original, _BAD_INPUT)

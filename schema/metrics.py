@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from core import metrics
@@ -82,6 +83,8 @@ class OperationMetrics(SchemaExtension):
             apply_error_code(raised, debug=bool(getattr(ctx.schema, "debug", False)))
         if isinstance(raised, asyncio.CancelledError | GeneratorExit):
             outcome = "cancelled"  # the client went away (a subscription's usual end)
+        elif isinstance(raised, InvalidOperationTypeError):
+            outcome = "rejected"  # a mutation by GET, a subscription in a plain request
         elif raised is not None and not errors:
             outcome = "error"
         else:

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,19 +195,33 @@ def start_uvicorn(
     raise RuntimeError("uvicorn did not start within 30 s")
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@contextmanager
+def running_uvicorn(
+    servers: Servers, log_path: Path, *, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`start_uvicorn` for the length of a block: its base URL, stopped at the end."""
+    process, base_url = start_uvicorn(servers, log_path, extra_env=extra_env)
+    try:
+        yield base_url
+    finally:
+        stop_process(process)
+
+
 @pytest.fixture(scope="session")
 def live_server(
     servers: Servers, database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    process, base_url = start_uvicorn(servers, tmp_path_factory.mktemp("uvicorn") / "server.log")
-    try:
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_uvicorn(servers, tmp_path_factory.mktemp("uvicorn") / "server.log") as url:
+        yield url
 
 
 async def graphql(

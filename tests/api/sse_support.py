@@ -7,25 +7,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from core.graphql_view import GraphQLView
+from tests.node_packages import TESTS_DIR, require_node
 
 WAIT_SECONDS = 15.0
-SSE_CLIENT_DIR = Path(__file__).resolve().parents[1] / "graphql_sse"
+SSE_CLIENT_DIR = TESTS_DIR / "graphql_sse"
 EVENT_STREAM = {"accept": "text/event-stream"}
 
 
@@ -139,16 +136,6 @@ async def served(app: Starlette) -> AsyncIterator[str]:
             await asyncio.wait_for(task, WAIT_SECONDS)
 
 
-def _require_sse_client() -> str:
-    node = shutil.which("node")
-    if node and (SSE_CLIENT_DIR / "node_modules" / "graphql-sse").is_dir():
-        return node
-    message = "needs node and `npm ci --prefix tests/graphql_sse`"
-    if os.environ.get("AUTOBROKER_REQUIRE_NODE") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 class SSEClient:
     """One operation run by the graphql-sse npm client (tests/graphql_sse/subscribe.mjs)."""
 
@@ -187,7 +174,7 @@ async def sse_client(
     extensions: dict[str, Any] | None = None,
 ) -> AsyncIterator[SSEClient]:
     """The graphql-sse client running `query`; the process is ended on the way out."""
-    node = _require_sse_client()
+    node = require_node(SSE_CLIENT_DIR, "graphql-sse")
     process = await asyncio.create_subprocess_exec(
         node, str(SSE_CLIENT_DIR / "subscribe.mjs"), f"{base_url}/graphql",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

@@ -83,7 +83,11 @@ class _Client:
         await self.socket.send(json.dumps(message))
 
     async def receive(self, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+        frame = await asyncio.wait_for(self.socket.recv(), timeout)
+        # Both protocols speak in text frames: a browser hands a binary one to its
+        # client as a Blob, which no GraphQL client library reads.
+        assert isinstance(frame, str), f"a binary frame: {frame!r}"
+        message: dict[str, Any] = json.loads(frame)
         return message
 
     async def close_code(self) -> int | None:

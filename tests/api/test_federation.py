@@ -8,8 +8,6 @@ and sets AUTOBROKER_REQUIRE_NODE=1 so a missing install fails instead of skippin
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -36,9 +34,10 @@ from services.payments.stripe_gateway import StripeGateway
 from tests.accounts_data import TestUser, create_user, create_vehicle, new_vin
 from tests.api.conftest import Cast
 from tests.conftest import graphql
+from tests.node_packages import TESTS_DIR, require_node
 from tests.stripe_fixtures import reserved_order
 
-COMPOSITION_DIR = Path(__file__).resolve().parents[1] / "federation"
+COMPOSITION_DIR = TESTS_DIR / "federation"
 
 ENTITIES = """
 query Entities($representations: [_Any!]!) {
@@ -418,20 +417,9 @@ async def test_federation_can_be_switched_off(
     assert len(catalog["data"]["vehicles"]["edges"]) == 1
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    installed = (COMPOSITION_DIR / "node_modules" / "@apollo" / "composition").is_dir()
-    if node and installed:
-        return node
-    message = "needs node and `npm ci --prefix tests/federation`"
-    if os.environ.get("AUTOBROKER_REQUIRE_NODE") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def _compose(tmp_path: Path, **subgraphs: str) -> tuple[int, dict[str, Any]]:
     """Compose the exported subgraph with these (name=SDL) as a router's tooling does."""
-    node = _node()
+    node = require_node(COMPOSITION_DIR, "@apollo/composition")
     ours = tmp_path / "autobroker.graphql"
     exported = CliRunner().invoke(cli.app, ["export-schema", "--federation", "--output", str(ours)])
     assert exported.exit_code == 0, exported.output

@@ -1,15 +1,12 @@
 """GraphiQL in a real headless Chromium against a live uvicorn server.
 
 The page must work with no internet: every request it makes goes to the API's own
-origin. Playwright drives Debian's /usr/bin/chromium; its own browser downloads
-(`playwright install`) are never used, since this project's machines cannot fetch them.
-The sync API is used from plain `def` tests: it refuses to run inside an asyncio loop.
+origin. Chromium and Playwright as tests/browser_support.py sets them up.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,31 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 20_000
+from tests.browser_support import TIMEOUT_MS, launch_chromium, require_chromium
+
 # The variables and headers editors share one pane; the hidden one is still in the DOM.
 VISIBLE_TOOL_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = (
-        f"{CHROMIUM} is missing; install it with `apt-get update && apt-get install -y chromium`"
-    )
-    if os.environ.get("AUTOBROKER_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"AUTOBROKER_REQUIRE_BROWSER=1 but {message}")
-    pytest.skip(message)
 
 
 @dataclass
@@ -69,9 +45,9 @@ class OpenedGraphiQL:
 
 @pytest.fixture
 def graphiql(live_server: str, tmp_path: Path) -> Iterator[OpenedGraphiQL]:
-    _require_chromium()
+    require_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             page = context.new_page()

@@ -7,29 +7,15 @@ AUTOBROKER_REQUIRE_NODE=1 so a missing install fails instead of skipping).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
-import pytest
+from tests.node_packages import TESTS_DIR, require_node
 
-AUDIT_DIR = Path(__file__).resolve().parents[1] / "http_audit"
-
-
-def _require_tools() -> str:
-    node = shutil.which("node")
-    installed = (AUDIT_DIR / "node_modules" / "graphql-http").is_dir()
-    if node and installed:
-        return node
-    message = "needs node and `npm ci --prefix tests/http_audit`"
-    if os.environ.get("AUTOBROKER_REQUIRE_NODE") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+AUDIT_DIR = TESTS_DIR / "http_audit"
 
 
 def test_every_graphql_http_audit_passes_without_warning(live_server: str) -> None:
-    node = _require_tools()
+    node = require_node(AUDIT_DIR, "graphql-http")
     result = subprocess.run(
         [node, str(AUDIT_DIR / "audit.mjs"), f"{live_server}/graphql"],
         capture_output=True, text=True, timeout=120, check=True,

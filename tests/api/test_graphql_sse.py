@@ -1,6 +1,7 @@
 """GraphQL over Server-Sent Events on the wire: answers framed as events, coded refusals,
-subscriptions where they cannot run, cost and rate limit, keep-alive comments, what a
-disconnect releases, and the end of every stream on shutdown. Over real sockets."""
+subscriptions over GET, cost and rate limit, keep-alive comments, what a disconnect
+releases, and the end of every stream on shutdown. Over real sockets. (A subscription
+without an event stream: tests/api/test_http_protocol.py.)"""
 
 from __future__ import annotations
 
@@ -147,26 +148,6 @@ async def test_refusals_of_the_exchange_itself_keep_their_status(live_server: st
     assert (not_json.status_code, not_json.json()["errors"][0]["extensions"]) == (
         415, {"code": "BAD_USER_INPUT"}
     )  # fmt: skip
-
-
-async def test_a_subscription_without_an_event_stream_is_a_400_naming_where_it_runs(
-    live_server: str, engine: AsyncEngine, redis: Redis, cast: Cast
-) -> None:
-    order_id = await reserved_order(engine, redis, cast)
-    params = {"query": STATUS_CHANGED, "variables": json.dumps(variables(order_id))}
-    async with httpx.AsyncClient(base_url=live_server, timeout=WAIT_SECONDS) as client:
-        posted = await client.post(
-            "/graphql", json={"query": STATUS_CHANGED, "variables": variables(order_id)},
-            headers=bearer(cast.buyer.token),
-        )  # fmt: skip
-        got = await client.get("/graphql", params=params, headers=bearer(cast.buyer.token))
-    refusal = {"errors": [{
-        "message": "subscriptions run over WebSocket (graphql-transport-ws) or Server-Sent "
-        "Events (send Accept: text/event-stream)",
-        "extensions": {"code": "BAD_USER_INPUT"},
-    }]}  # fmt: skip
-    assert (posted.status_code, posted.json()) == (400, refusal)
-    assert (got.status_code, got.json()) == (400, refusal)
 
 
 async def test_a_subscription_streams_over_get_as_an_event_source_would_ask(

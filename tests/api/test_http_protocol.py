@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import httpx
 import pytest
+
+from tests.api.test_metrics import samples, scrape, value
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 QUERY = {"query": "{ vehicles(first: 1) { totalCount } }"}
@@ -86,3 +91,69 @@ async def test_a_mutation_over_get_is_405_allowing_post(client: httpx.AsyncClien
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+SUBSCRIPTION = """subscription Follow($id: ID!) {
+  orderStatusChanged(orderId: $id) { sequence }
+}"""
+SUBSCRIPTIONS_ELSEWHERE = (
+    "subscriptions are served over WebSocket (graphql-transport-ws, or the legacy "
+    "graphql-ws) and Server-Sent Events (graphql-sse), not by a plain HTTP request"
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "accept", "status"),
+    [
+        ("POST", GRAPHQL_RESPONSE, 400),
+        ("POST", "application/json", 200),
+        ("GET", GRAPHQL_RESPONSE, 400),
+        ("GET", "application/json", 200),
+    ],
+)
+async def test_a_subscription_in_a_plain_request_is_a_request_error(
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    accept: str,
+    status: int,
+) -> None:
+    before = await scrape(client)
+    variables = {"id": "T3JkZXI6MQ"}
+    if method == "POST":
+        body = {"query": SUBSCRIPTION, "variables": variables}
+        response = await client.post("/graphql", json=body, headers={"accept": accept})
+    else:
+        params = {"query": SUBSCRIPTION, "variables": json.dumps(variables)}
+        response = await client.get("/graphql", params=params, headers={"accept": accept})
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == accept
+    assert response.json() == {
+        "errors": [{"message": SUBSCRIPTIONS_ELSEWHERE, "extensions": {"code": "BAD_USER_INPUT"}}]
+    }
+    # Nothing unexpected: no stack trace in the log, no internal error counted.
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    after = await scrape(client)
+    errors = "autobroker_graphql_errors_total"
+    assert value(after, errors, code="INTERNAL_SERVER_ERROR") == value(
+        before, errors, code="INTERNAL_SERVER_ERROR"
+    )
+    assert (
+        value(after, errors, code="BAD_USER_INPUT")
+        == value(before, errors, code="BAD_USER_INPUT") + 1
+    )
+    # Counted as refused before execution (under `other`: a refused operation's name is
+    # never admitted as a label), never as an error.
+    assert _subscriptions(after, "rejected") == _subscriptions(before, "rejected") + 1
+    assert _subscriptions(after, "error") == _subscriptions(before, "error")
+
+
+def _subscriptions(text: str, outcome: str) -> float:
+    return sum(
+        count
+        for (name, labels), count in samples(text).items()
+        if name == "autobroker_graphql_operations_total"
+        and ("type", "subscription") in labels
+        and ("outcome", outcome) in labels
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Servers, _free_port, start_uvicorn
+from tests.conftest import Servers, _free_port, running_uvicorn
 
 QUERY = """{ vehicles(first: 3, filter: {status: [AVAILABLE]}) {
   totalCount edges { node { vin status } } } }"""
@@ -66,15 +65,8 @@ def server_with_a_dead_dependency(
         if request.param == "database"
         else Servers(servers.database_url, f"redis://127.0.0.1:{dead_port}/0", False)
     )
-    process, base_url = start_uvicorn(broken, tmp_path / "server.log")
-    try:
+    with running_uvicorn(broken, tmp_path / "server.log") as base_url:
         yield request.param, base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_ready_names_the_failing_part(server_with_a_dead_dependency: tuple[str, str]) -> None:

@@ -1,11 +1,11 @@
-"""The WebSocket protocols around orderStatusChanged: connection_init, its timeout, ids,
-acknowledgement, ping and keep-alive, who may subscribe, argument errors, the cap per
-connection, the cost of a subscription, and the close on shutdown. Over real sockets."""
+"""The WebSocket protocols around orderStatusChanged: text frames, connection_init, its
+timeout, ids, acknowledgement, ping and keep-alive, who may subscribe, argument errors,
+the cap per connection, the cost of a subscription, and the close on shutdown. Over real
+sockets."""
 
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.settings import Settings
 from models.account import UserRole
 from services.accounts.partners import create_api_key, partner_id_for
+from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from tests.accounts_data import create_user, trust
 from tests.api.conftest import Cast
 from tests.api.subscription_support import (
@@ -25,9 +26,10 @@ from tests.api.subscription_support import (
     gid,
     legacy_ws,
     reserved_order,
+    step,
     transport_ws,
 )
-from tests.conftest import Servers, start_uvicorn
+from tests.conftest import Servers, running_uvicorn, start_uvicorn, stop_process
 
 TIGHT_ENV = {
     "WS_CONNECTION_INIT_TIMEOUT_SECONDS": "1",
@@ -40,14 +42,6 @@ COSTLY = STATUS_CHANGED.replace(
 )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @pytest.fixture(scope="module")
 def tight_server(
     servers: Servers, database: str, tmp_path_factory: pytest.TempPathFactory
@@ -55,16 +49,64 @@ def tight_server(
     """An API process with a 1 s connection_init timeout, 2 operations a connection,
     a 0.2 s graphql-ws keep-alive and a maximum query cost of 12."""
     log = tmp_path_factory.mktemp("tight") / "server.log"
-    process, base_url = start_uvicorn(servers, log, extra_env=TIGHT_ENV)
-    try:
+    with running_uvicorn(servers, log, extra_env=TIGHT_ENV) as base_url:
         yield base_url
-    finally:
-        _stop(process)
 
 
 def _codes(message: dict[str, Any]) -> list[str]:
     assert message["type"] == "error", message
     return [error["extensions"]["code"] for error in message["payload"]]
+
+
+async def test_every_message_comes_as_a_text_frame_on_both_protocols(
+    live_server: str, engine: AsyncEngine, redis: Redis, cast: Cast
+) -> None:
+    # Browsers hand binary frames to their clients as Blobs, which no client reads;
+    # the test clients' receive() refuses any binary frame.
+    orders = [await reserved_order(engine, redis, cast) for _ in range(2)]
+    buyer = Actor(ActorKind.BUYER, cast.buyer.id)
+    async with transport_ws(live_server) as ws:
+        await ws.send({"type": "connection_init", "payload": bearer(cast.buyer.token)})
+        assert await ws.receive() == {"type": "connection_ack"}
+        await ws.send({"type": "ping"})
+        assert await ws.receive() == {"type": "pong"}
+        await ws.subscribe("1", orders[0], after=2)
+        assert (await ws.receive())["payload"]["data"]["orderStatusChanged"]["sequence"] == 3
+        await ws.subscribe("2", 10**12)
+        assert (await ws.receive())["type"] == "error"
+        await step(engine, redis, orders[0], OrderEventKind.CANCEL, buyer)
+        assert (await ws.receive())["payload"]["data"]["orderStatusChanged"]["to"] == "CANCELLED"
+        assert await ws.receive() == {"id": "1", "type": "complete"}
+    async with legacy_ws(live_server) as legacy:
+        await legacy.send({"type": "connection_init", "payload": bearer(cast.buyer.token)})
+        assert await legacy.raw() == {"type": "connection_ack"}
+        assert await legacy.raw() == {"type": "ka"}
+        await legacy.start("1", orders[1], after=2)
+        assert (await legacy.raw())["payload"]["data"]["orderStatusChanged"]["sequence"] == 3
+        await step(engine, redis, orders[1], OrderEventKind.CANCEL, buyer)
+        assert (await legacy.raw())["type"] == "data"
+        assert await legacy.raw() == {"id": "1", "type": "complete"}
+
+
+async def test_the_legacy_protocol_runs_queries_and_mutations_too(
+    live_server: str, cast: Cast
+) -> None:
+    # subscriptions-transport-ws sends every operation over its socket.
+    me = "query Me { me { email } }"
+    logout = 'mutation Out { logout(input: {refreshToken: "unknown"}) { revoked } }'
+    async with legacy_ws(live_server, bearer(cast.buyer.token)) as legacy:
+        await legacy.send({"id": "1", "type": "start", "payload": {"query": me}})
+        answer = await legacy.receive()
+        assert answer["type"] == "data"
+        assert answer["payload"]["data"] == {"me": {"email": cast.buyer.email}}
+        assert await legacy.receive() == {"type": "complete", "id": "1"}
+        await legacy.send({"id": "2", "type": "start", "payload": {"query": logout}})
+        answer = await legacy.receive()
+        assert (answer["type"], answer["id"]) == ("data", "2")
+        # The resolver ran: the unknown refresh token is its refusal.
+        assert answer["payload"]["data"] == {"logout": None}
+        assert [e["extensions"]["code"] for e in answer["payload"]["errors"]] == ["UNAUTHENTICATED"]
+        assert await legacy.receive() == {"type": "complete", "id": "2"}
 
 
 async def test_no_connection_init_in_time_closes_4408(tight_server: str) -> None:
@@ -251,7 +293,7 @@ async def test_shutdown_closes_every_socket_with_a_reconnect_code(
         # uvicorn re-raises the stop signal once it has shut down cleanly.
         assert process.wait(timeout=WAIT_SECONDS) == -signal.SIGTERM
     finally:
-        _stop(process)
+        stop_process(process)
     text = log.read_text()
     assert "Application shutdown complete" in text
     assert "Traceback" not in text

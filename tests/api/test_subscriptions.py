@@ -4,7 +4,6 @@ lost Redis messages and replicas; the stream completes at the end of the lifecyc
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -31,7 +30,7 @@ from tests.api.subscription_support import (
     step,
     transport_ws,
 )
-from tests.conftest import Servers, start_uvicorn
+from tests.conftest import Servers, running_uvicorn
 
 COMPLETE = "complete"
 ADVANCE = """
@@ -46,15 +45,8 @@ def replica(
     servers: Servers, database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A second API process on the same PostgreSQL and Redis as `live_server`."""
-    process, base_url = start_uvicorn(servers, tmp_path_factory.mktemp("replica") / "server.log")
-    try:
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_uvicorn(servers, tmp_path_factory.mktemp("replica") / "server.log") as url:
+        yield url
 
 
 def _without_order(event: dict[str, Any]) -> dict[str, Any]:
