@@ -31,7 +31,7 @@ from tests.api.subscription_support import WAIT_SECONDS, churn, gid, reserved_or
 from tests.node_packages import TESTS_DIR, require_node
 
 CLIENTS_DIR = TESTS_DIR / "clients"
-LIBRARIES = ("graphql-ws", "apollo", "urql", "subscriptions-transport-ws")
+LIBRARIES = ("graphql-ws", "apollo", "urql", "urql-sse", "subscriptions-transport-ws")
 
 
 def _order_pk(global_id: str) -> int:

@@ -1,5 +1,6 @@
 // node run.mjs CLIENT API_URL < config.json
-// CLIENT: graphql-ws, apollo, urql or subscriptions-transport-ws; the config names the
+// CLIENT: graphql-ws, apollo, urql, urql-sse (subscriptions over Server-Sent Events) or
+// subscriptions-transport-ws; the config names the
 // buyer's e-mail and password, a vehicle to order and another buyer's order.
 import { readFileSync } from "node:fs";
 import { emit, run } from "./scenario.mjs";
@@ -8,6 +9,7 @@ const CLIENTS = {
   "graphql-ws": () => import("./graphql_ws_client.mjs"),
   apollo: () => import("./apollo_client.mjs"),
   urql: () => import("./urql_client.mjs"),
+  "urql-sse": () => import("./urql_sse_client.mjs"),
   "subscriptions-transport-ws": () => import("./legacy_client.mjs"),
 };
 
