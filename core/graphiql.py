@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+
+from core.graphiql_examples import EXAMPLE_TABS, HEADERS_TEMPLATE, TOKEN_PLACEHOLDER, ExampleTab
 
 GRAPHIQL_ASSETS_PATH = "/graphiql-assets"
 
@@ -64,12 +67,19 @@ def _script_json(value: object) -> str:
 
 
 def render_graphiql_page(
-    *, endpoint: str, example_query: str, example_variables: str | None = None
+    *,
+    endpoint: str,
+    tabs: Sequence[ExampleTab] = EXAMPLE_TABS,
+    headers_template: str = HEADERS_TEMPLATE,
+    token_placeholder: str = TOKEN_PLACEHOLDER,
 ) -> str:
+    """The page: GraphiQL on `endpoint` (subscriptions over its WebSocket), opening on
+    `tabs`, its Headers tab on `headers_template`."""
     config = {
         "endpoint": endpoint,
-        "exampleQuery": example_query,
-        "exampleVariables": example_variables,
+        "tabs": [{"query": tab.query, "variables": tab.variables} for tab in tabs],
+        "headersTemplate": headers_template,
+        "tokenPlaceholder": token_placeholder,
     }
     stylesheets = "\n".join(
         f'    <link rel="stylesheet" href="{_asset_url(name)}" />' for name in _STYLESHEETS
@@ -114,7 +124,9 @@ _PAGE = """\
         var subscriptionUrl = new URL(url.href);
         subscriptionUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
 
-        var fetcher = GraphiQL.createFetcher({{
+        // GraphiQL runs subscriptions with its bundled graphql-ws client on
+        // subscriptionUrl, sending the Headers tab as the connection_init payload.
+        var sendOperation = GraphiQL.createFetcher({{
           url: url.href,
           subscriptionUrl: subscriptionUrl.href,
           // Marks GraphiQL's requests: in development they may run unregistered
@@ -122,30 +134,52 @@ _PAGE = """\
           headers: {{ "X-GraphiQL": "1" }},
         }});
 
-        var exampleTab = {{ query: config.exampleQuery }};
-        // GraphiQL 3 fills the variables editor from its `variables` prop or its own
-        // storage, never from defaultTabs. The prop is passed on a first visit only:
-        // on later visits it would open a new tab each time the page loads.
-        var exampleVariables;
-        if (config.exampleVariables) {{
-          exampleTab.variables = config.exampleVariables;
-          if (!hasSavedTabs()) {{
-            exampleVariables = config.exampleVariables;
-          }}
+        // The Headers tab opens on a template; a header still holding its placeholder
+        // is left out, so that the catalog works before anyone has signed in.
+        function filledIn(headers) {{
+          var sent = {{}};
+          Object.keys(headers || {{}}).forEach(function (name) {{
+            var value = headers[name];
+            if (typeof value !== "string" || value.indexOf(config.tokenPlaceholder) === -1) {{
+              sent[name] = value;
+            }}
+          }});
+          return sent;
         }}
+        function fetcher(params, options) {{
+          var headers = filledIn(options && options.headers);
+          return sendOperation(params, Object.assign({{}}, options, {{ headers: headers }}));
+        }}
+
+        var tabs = config.tabs.map(function (tab) {{
+          var example = {{ query: tab.query }};
+          if (tab.variables) {{
+            example.variables = tab.variables;
+          }}
+          return example;
+        }});
+        var first = config.tabs[0];
+        // GraphiQL 3 fills the variables editor from its `variables` prop or its own
+        // storage, never from defaultTabs (it does when switching tabs). The prop is
+        // passed on a first visit only: on later visits it would open a new tab each
+        // time the page loads.
+        var firstVariables = first.variables && !hasSavedTabs() ? first.variables : undefined;
 
         var root = ReactDOM.createRoot(document.getElementById("graphiql"));
         root.render(
           React.createElement(GraphiQL, {{
             fetcher: fetcher,
-            // Used when the browser has no saved tabs; saved work wins over the example.
-            defaultTabs: [exampleTab],
-            defaultQuery: config.exampleQuery,
-            variables: exampleVariables,
+            // Used when the browser has no saved tabs; saved work wins over the examples.
+            defaultTabs: tabs,
+            defaultQuery: first.query,
+            variables: firstVariables,
+            // Every tab's Headers editor starts on the template (GraphiQL's fallback
+            // for a tab without headers of its own).
+            defaultHeaders: config.headersTemplate,
             plugins: [GraphiQLPluginExplorer.explorerPlugin()],
             // Open the tools pane on what a developer needs first: the example's
             // variables, or the headers editor for "Authorization: Bearer ...".
-            defaultEditorToolsVisibility: config.exampleVariables ? "variables" : "headers",
+            defaultEditorToolsVisibility: first.variables ? "variables" : "headers",
             isHeadersEditorEnabled: true,
             shouldPersistHeaders: true,
             inputValueDeprecation: true,

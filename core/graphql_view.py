@@ -67,31 +67,6 @@ from services.accounts.documents import find_document
 from services.payments.gateway import PaymentGateway
 from services.pricing.rules import RULES_VERSION
 
-EXAMPLE_QUERY = """\
-# Welcome to the Auto-Broker API. Press the run button to try this catalog query;
-# open the documentation explorer (book icon) for the whole schema. Send an
-# Authorization header from the Headers tab below.
-query CatalogPage($filter: VehicleFilterInput, $first: Int = 10) {
-  vehicles(filter: $filter, orderBy: {field: PRICE, direction: ASC}, first: $first) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges {
-      cursor
-      node {
-        id vin make model trim year mileageKm fuel transmission bodyType
-        price { amount currency }
-        location { country city }
-        dealer { id name city rating }
-      }
-    }
-  }
-}
-"""
-EXAMPLE_VARIABLES = (
-    '{\n  "filter": {"fuel": ["ELECTRIC", "HYBRID"], "yearMin": 2019, "priceMax": "40000"}\n}'
-)
-
-
 # connection_ack carries no payload.
 _NO_ACK_PAYLOAD: UnsetType = UNSET
 
@@ -502,13 +477,7 @@ class GraphQLView(EventStreamGraphQL):
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(
-            render_graphiql_page(
-                endpoint=str(request.url.path),
-                example_query=EXAMPLE_QUERY,
-                example_variables=EXAMPLE_VARIABLES,
-            )
-        )
+        return HTMLResponse(render_graphiql_page(endpoint=str(request.url.path)))
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -1,7 +1,8 @@
 """GraphiQL in a real headless Chromium against a live uvicorn server.
 
 The page must work with no internet: every request it makes goes to the API's own
-origin. Chromium and Playwright as tests/browser_support.py sets them up.
+origin, subscriptions included (GraphiQL's graphql-ws client on the API's WebSocket).
+Chromium and Playwright as tests/browser_support.py sets them up.
 """
 
 from __future__ import annotations
@@ -13,13 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.graphiql_examples import EXAMPLE_TABS, HEADERS_TEMPLATE, SIGN_IN
+from tests.api.conftest import Cast
+from tests.api.subscription_support import WAIT_SECONDS, bearer, gid, reserved_order
 from tests.browser_support import TIMEOUT_MS, launch_chromium, require_chromium
 
 # The variables and headers editors share one pane; the hidden one is still in the DOM.
 VISIBLE_TOOL_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+CANCEL = """mutation Cancel($id: ID!) {
+  cancelOrder(input: {orderId: $id}) { order { status } userErrors { code } }
+}"""
 
 
 @dataclass
@@ -123,4 +133,69 @@ def test_graphiql_docs_explorer_shows_the_query_type(graphiql: OpenedGraphiQL) -
     docs.locator(".graphiql-doc-explorer-type-name", has_text=re.compile(r"^Query$")).click()
     expect(docs).to_contain_text("vehicles")
 
+    graphiql.assert_only_own_origin_was_contacted()
+
+
+def _set_editor(page: Page, selector: str, text: str) -> None:
+    page.eval_on_selector(selector, "(element, text) => element.CodeMirror.setValue(text)", text)
+
+
+def _open_tool(page: Page, name: str) -> str:
+    """Show the Variables or Headers editor; its text."""
+    page.get_by_role("button", name=name, exact=True).click()
+    return _editor_value(page, VISIBLE_TOOL_EDITOR)
+
+
+def test_graphiql_opens_example_tabs_and_an_authorization_template(
+    graphiql: OpenedGraphiQL,
+) -> None:
+    page = graphiql.page
+    tabs = page.locator(".graphiql-tab")
+    expect(tabs).to_have_count(len(EXAMPLE_TABS))
+    assert tabs.all_inner_texts() == ["CatalogPage", "SignIn", "CreateOrder", "OrderStatus"]
+    assert json.loads(_open_tool(page, "Headers")) == json.loads(HEADERS_TEMPLATE)
+
+    # Another tab brings its own operation and variables, and the same template.
+    tabs.nth(1).click()
+    assert "login(input: $input)" in _editor_value(page, ".graphiql-query-editor .CodeMirror")
+    assert json.loads(_open_tool(page, "Variables")) == json.loads(SIGN_IN.variables or "")
+    assert json.loads(_open_tool(page, "Headers")) == json.loads(HEADERS_TEMPLATE)
+    graphiql.assert_only_own_origin_was_contacted()
+
+
+@pytest.fixture
+async def followed_order(engine: AsyncEngine, redis: Redis, cast: Cast) -> int:
+    return await reserved_order(engine, redis, cast)
+
+
+def test_graphiql_runs_a_subscription_and_shows_its_live_events(
+    followed_order: int, cast: Cast, graphiql: OpenedGraphiQL
+) -> None:
+    # (The order is made before the browser starts: Playwright's sync API holds the
+    # thread's event loop while it runs.)
+    page = graphiql.page
+    order_id = gid("Order", followed_order)
+    page.locator(".graphiql-tab", has_text="OrderStatus").click()
+    _open_tool(page, "Variables")
+    _set_editor(page, VISIBLE_TOOL_EDITOR, json.dumps({"orderId": order_id}))
+    _open_tool(page, "Headers")
+    _set_editor(page, VISIBLE_TOOL_EDITOR, json.dumps(bearer(cast.buyer.token)))
+
+    page.get_by_role("button", name=re.compile(r"^Execute query")).click()
+    response = page.locator(".graphiql-response .CodeMirror")
+    expect(response).to_contain_text('"sequence": 3')  # the history, replayed
+
+    cancelled = httpx.post(
+        f"{graphiql.origin}/graphql",
+        json={"query": CANCEL, "variables": {"id": order_id}},
+        headers=cast.buyer.headers,
+        timeout=WAIT_SECONDS,
+    )
+    assert cancelled.json()["data"]["cancelOrder"]["order"]["status"] == "CANCELLED"
+    expect(response).to_contain_text('"to": "CANCELLED"')  # live
+    event = json.loads(_editor_value(page, ".graphiql-response .CodeMirror"))
+    assert event["data"]["orderStatusChanged"]["sequence"] == 4
+    # The stream completed: GraphiQL offers to run again instead of to stop.
+    expect(page.get_by_role("button", name=re.compile(r"^Execute query"))).to_be_visible()
+    assert any(url.startswith("ws://") for url in graphiql.websockets)
     graphiql.assert_only_own_origin_was_contacted()

@@ -19,11 +19,8 @@ from core.graphiql import (
     graphiql_assets_app,
     render_graphiql_page,
 )
+from core.graphiql_examples import ExampleTab
 
-EXAMPLE_QUERY = """query Catalog {
-  vehicles(first: 5) { edges { node { id } } }
-}
-"""
 # The empty favicon: a data: URL is never a network request.
 EMPTY_ICON = "data:,"
 
@@ -55,7 +52,7 @@ def _collect(html: str) -> _ReferenceCollector:
 
 
 def test_page_references_only_local_assets_that_exist() -> None:
-    html = render_graphiql_page(endpoint="/graphql", example_query=EXAMPLE_QUERY)
+    html = render_graphiql_page(endpoint="/graphql")
     references = _collect(html).references
 
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
@@ -80,7 +77,10 @@ def test_vendored_stylesheets_fetch_nothing_from_outside() -> None:
 def test_example_query_cannot_end_the_inline_script() -> None:
     hostile = 'query { vehicles } # </script><script>alert("x")</script><!-- & "quotes"'
     html = render_graphiql_page(
-        endpoint="/graphql", example_query=hostile, example_variables='{"first": 5}'
+        endpoint="/graphql",
+        tabs=[ExampleTab(query=hostile, variables='{"first": 5}')],
+        headers_template='{"Authorization": "Bearer </script>"}',
+        token_placeholder="</script>",
     )
 
     assert html.count("</script>") == html.count("<script")
@@ -89,8 +89,9 @@ def test_example_query_cannot_end_the_inline_script() -> None:
     assert config_literal is not None
     assert json.loads(config_literal.group(1)) == {
         "endpoint": "/graphql",
-        "exampleQuery": hostile,
-        "exampleVariables": '{"first": 5}',
+        "tabs": [{"query": hostile, "variables": '{"first": 5}'}],
+        "headersTemplate": '{"Authorization": "Bearer </script>"}',
+        "tokenPlaceholder": "</script>",
     }
 
 
@@ -100,7 +101,7 @@ async def test_assets_are_served_with_long_cache_headers(
     # The asset directory must not depend on where the server was started.
     monkeypatch.chdir(tmp_path)
     app = Starlette(routes=[Mount(GRAPHIQL_ASSETS_PATH, graphiql_assets_app())])
-    html = render_graphiql_page(endpoint="/graphql", example_query=EXAMPLE_QUERY)
+    html = render_graphiql_page(endpoint="/graphql")
     script = next(ref for ref in _collect(html).references if "graphiql.min.js" in ref)
 
     transport = httpx.ASGITransport(app=app)
