@@ -12,6 +12,9 @@
   core/graphql_sse.py).
 - A request that fails before execution (syntax, validation, variable coercion, cost,
   limits) has no `data` key; under `application/graphql-response+json` it is a 400.
+- The request's JSON (body, or GET's `variables` and `extensions`) is decoded once, with
+  limits (core/request_json.py); a body that is not one request object or a batch of
+  them, too deep, or not UTF-8 is a coded 400 before anything else reads it.
 - Automatic persisted queries (core/persisted_queries.py), by POST or GET.
 - GET responses carry cache headers: public for anonymous queries, so a CDN can keep them.
 """
@@ -45,6 +48,7 @@ from core.persisted_queries import (
     parse_extension,
     sha256_of,
 )
+from core.request_json import MalformedJSON, check_request_shape, decode_request_json
 
 GET_CACHE_SECONDS = 60
 SUBSCRIPTIONS_ELSEWHERE = (
@@ -82,6 +86,12 @@ _exchange: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
 )
 
 
+# The POST body as decoded at the edge, so that Strawberry does not decode it again.
+_decoded_body: contextvars.ContextVar[tuple[bytes, Any] | None] = contextvars.ContextVar(
+    "graphql_decoded_body", default=None
+)
+
+
 def current_exchange() -> _Exchange | None:
     """The HTTP exchange being served (None outside one)."""
     return _exchange.get()
@@ -109,6 +119,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
     """Strawberry's view with the HTTP rules above."""
 
     max_body_bytes: int = 1_000_000
+    max_json_depth: int = 64
     persisted_queries: PersistedQueryStore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,8 +139,18 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 {"errors": [{"message": error.reason, "extensions": {"code": "BAD_USER_INPUT"}}]},
                 status_code=error.status_code,
                 headers=headers,
+                media_type=self.media_type_for(request.headers.get("accept")) or JSON,
             )
         return response
+
+    def decode_json(self, data: str | bytes) -> object:
+        cached = _decoded_body.get()
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        try:
+            return decode_request_json(data, max_depth=self.max_json_depth)
+        except MalformedJSON as error:
+            raise HTTPError(400, str(error)) from None
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # Only a browser asking for a page, and never a GET that carries an operation
@@ -154,6 +175,10 @@ class HTTPGraphQL(GraphQL[Any, None]):
             raise HTTPError(406, f"can only produce {GRAPHQL_RESPONSE_JSON} or {JSON}")
         if request.method == "POST":
             await self._read_body(request)
+        else:
+            for name in ("variables", "extensions"):
+                if raw := request.query_params.get(name):
+                    self.decode_json(raw)
         exchange = _Exchange(
             media_type=media_type or JSON,
             method=request.method,
@@ -166,6 +191,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
             )
         finally:
             _exchange.reset(token)
+            _decoded_body.set(None)
 
     async def _execute(self, request: Any, context: Any, root_value: Any) -> Any:
         if request.method == "POST":
@@ -200,7 +226,13 @@ class HTTPGraphQL(GraphQL[Any, None]):
             body += chunk
             if len(body) > self.max_body_bytes:
                 raise HTTPError(413, f"the body is larger than {self.max_body_bytes} bytes")
-        request._body = bytes(body)  # Starlette's cache: the view reads it from here
+        request._body = raw = bytes(body)  # Starlette's cache: the view reads it from here
+        decoded = self.decode_json(raw)
+        try:
+            check_request_shape(decoded)
+        except MalformedJSON as error:
+            raise HTTPError(400, str(error)) from None
+        _decoded_body.set((raw, decoded))
 
     async def execute_single(
         self,
