@@ -16,6 +16,8 @@
   limits (core/request_json.py); a body that is not one request object or a batch of
   them, too deep, or not UTF-8 is a coded 400 before anything else reads it.
 - Automatic persisted queries (core/persisted_queries.py), by POST or GET.
+- An answer holding a RATE_LIMITED error is a 429 with Retry-After (the longest wait it
+  names), whichever limit refused: the cost budget or the sign-in throttle.
 - GET responses carry cache headers: public for anonymous queries, so a CDN can keep them.
 """
 
@@ -147,8 +149,11 @@ class HTTPGraphQL(GraphQL[Any, None]):
         cached = _decoded_body.get()
         if cached is not None and cached[0] is data:
             return cached[1]
+        return decode_request_json(data, max_depth=self.max_json_depth)
+
+    def parse_json(self, data: str | bytes) -> Any:
         try:
-            return decode_request_json(data, max_depth=self.max_json_depth)
+            return self.decode_json(data)
         except MalformedJSON as error:
             raise HTTPError(400, str(error)) from None
 
@@ -178,7 +183,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
         else:
             for name in ("variables", "extensions"):
                 if raw := request.query_params.get(name):
-                    self.decode_json(raw)
+                    self.parse_json(raw)
         exchange = _Exchange(
             media_type=media_type or JSON,
             method=request.method,
@@ -227,7 +232,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
             if len(body) > self.max_body_bytes:
                 raise HTTPError(413, f"the body is larger than {self.max_body_bytes} bytes")
         request._body = raw = bytes(body)  # Starlette's cache: the view reads it from here
-        decoded = self.decode_json(raw)
+        decoded = self.parse_json(raw)
         try:
             check_request_shape(decoded)
         except MalformedJSON as error:
@@ -330,6 +335,10 @@ class HTTPGraphQL(GraphQL[Any, None]):
         if exchange is not None and single is not None and exchange.request_error:
             single.pop("data", None)  # a request error has no data entry at all
         response = super().create_response(response_data, sub_response)
+        retry = _retry_after(response_data)
+        if retry is not None:
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry)
         if exchange is None:
             return response
         response.headers["content-type"] = exchange.media_type
@@ -345,6 +354,21 @@ class HTTPGraphQL(GraphQL[Any, None]):
         )
         response.headers.update(http_cache_headers(exchange, failed=failed))
         return response
+
+
+def _retry_after(
+    response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+) -> int | None:
+    """The longest wait a RATE_LIMITED error in the answer names (None: none refused)."""
+    answers: list[Any] = response_data if isinstance(response_data, list) else [response_data]
+    waits: list[int] = []
+    for answer in answers:
+        for error in answer.get("errors") or ():
+            extensions: Any = error.get("extensions")
+            if isinstance(extensions, dict) and extensions.get("code") == "RATE_LIMITED":
+                retry = extensions.get("retryAfter")
+                waits.append(retry if isinstance(retry, int) and retry > 0 else 1)
+    return max(waits) if waits else None
 
 
 def http_cache_headers(exchange: _Exchange, *, failed: bool) -> dict[str, str]:

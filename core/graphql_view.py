@@ -267,7 +267,11 @@ class GraphQLView(EventStreamGraphQL):
         except BaseException:
             await self.idempotency.release(identity, key)
             raise
-        if response.status_code >= 500 or not isinstance(response.body, bytes):
+        if (
+            response.status_code >= 500
+            or response.status_code == 429  # refused for now, not answered: retry later
+            or not isinstance(response.body, bytes)
+        ):
             await self.idempotency.release(identity, key)
         else:
             await self.idempotency.finish(

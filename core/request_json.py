@@ -4,7 +4,8 @@ Python's decoder accepts what later breaks the server: nesting deep enough to ex
 re-encoders' recursion limits (orjson stops at 254 levels), integers past the 4,300 digits
 Python converts, NaN and Infinity (not JSON at all), bytes that are not UTF-8 (a
 UnicodeDecodeError, not a JSONDecodeError). Each is refused here as a MalformedJSON naming
-what is wrong; the HTTP edge answers it with a coded 400.
+what is wrong; the HTTP edge answers it with a coded 400, a WebSocket with its protocol's
+answer to a malformed message.
 """
 
 from __future__ import annotations
@@ -16,8 +17,18 @@ from typing import Any
 MAX_INTEGER_DIGITS = 100
 
 
-class MalformedJSON(ValueError):
-    """The request's JSON cannot be accepted; the message says why."""
+class MalformedJSON(json.JSONDecodeError):
+    """The request's JSON cannot be accepted; the message says why.
+
+    A JSONDecodeError, so that every reader of client JSON (the WebSocket transports
+    among them) treats it as the malformed input it is.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, "", 0)
+
+    def __str__(self) -> str:
+        return self.msg
 
 
 def _integer(text: str) -> int:
@@ -48,11 +59,11 @@ def decode_request_json(data: str | bytes, *, max_depth: int) -> Any:
     except MalformedJSON:
         raise
     except UnicodeDecodeError:
-        raise MalformedJSON("the body is not valid UTF-8") from None
+        raise MalformedJSON("the JSON is not valid UTF-8") from None
     except RecursionError:
         raise MalformedJSON(f"JSON nested deeper than {max_depth} levels") from None
     except ValueError as error:  # json.JSONDecodeError among them
-        raise MalformedJSON(f"the body is not valid JSON: {error}") from None
+        raise MalformedJSON(f"not valid JSON: {error}") from None
     _check_depth(value, max_depth)
     return value
 
