@@ -50,7 +50,12 @@ from core.persisted_queries import (
     parse_extension,
     sha256_of,
 )
-from core.request_json import MalformedJSON, check_request_shape, decode_request_json
+from core.request_json import (
+    MalformedJSON,
+    check_parameters,
+    check_request_shape,
+    decode_request_json,
+)
 
 GET_CACHE_SECONDS = 60
 SUBSCRIPTIONS_ELSEWHERE = (
@@ -181,9 +186,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
         if request.method == "POST":
             await self._read_body(request)
         else:
-            for name in ("variables", "extensions"):
-                if raw := request.query_params.get(name):
-                    self.parse_json(raw)
+            self._check_query_params(request)
         exchange = _Exchange(
             media_type=media_type or JSON,
             method=request.method,
@@ -218,6 +221,16 @@ class HTTPGraphQL(GraphQL[Any, None]):
     async def run_once(self, request: Request, proceed: Callable[[], Awaitable[Any]]) -> Any:
         """Where a POST (its body read) runs; a subclass may make it idempotent."""
         return await proceed()
+
+    def _check_query_params(self, request: Request) -> None:
+        params: dict[str, Any] = dict(request.query_params)
+        for name in ("variables", "extensions"):
+            if raw := params.get(name):
+                params[name] = self.parse_json(raw)
+        try:
+            check_parameters(params)
+        except MalformedJSON as error:
+            raise HTTPError(400, str(error)) from None
 
     async def _read_body(self, request: Request) -> None:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

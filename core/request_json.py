@@ -11,10 +11,23 @@ answer to a malformed message.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # GraphQL's Int is 32-bit and money travels as strings: no request needs more digits.
 MAX_INTEGER_DIGITS = 100
+
+
+# PostgreSQL's text cannot hold NUL; UTF-8 cannot encode an unpaired surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = "text may not contain NUL characters or unpaired surrogates"
+# The request parameters beside the document that the API reads itself.
+_NAMED_PARAMETERS = ("operationName", "documentId")
+
+
+def unstorable(text: str) -> bool:
+    """Does this text hold a character PostgreSQL or UTF-8 refuses?"""
+    return _UNSTORABLE.search(text) is not None
 
 
 class MalformedJSON(json.JSONDecodeError):
@@ -69,11 +82,36 @@ def decode_request_json(data: str | bytes, *, max_depth: int) -> Any:
 
 
 def check_request_shape(value: Any) -> None:
-    """A request is one JSON object, or a batch: a list of objects."""
+    """A request is one JSON object, or a batch: a list of objects; the parameters beside
+    its document (operation name, document id, extensions) hold storable text."""
     if isinstance(value, dict):
+        check_parameters(value)
         return
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        for item in value:
+            check_parameters(item)
         return
     if isinstance(value, list):
         raise MalformedJSON("a batch is a list of request objects, each with its own query")
     raise MalformedJSON("the body must be a JSON object (or a list of them, a batch)")
+
+
+def check_parameters(request: Any) -> None:
+    """Refuse unstorable text in the parameters read before the document runs (the
+    document's own arguments and variables are checked by schema/text_inputs.py)."""
+    for name in _NAMED_PARAMETERS:
+        value = request.get(name)
+        if isinstance(value, str) and unstorable(value):
+            raise MalformedJSON(f"{name}: {UNSTORABLE_TEXT}")
+    if _holds_unstorable(request.get("extensions")):
+        raise MalformedJSON(f"extensions: {UNSTORABLE_TEXT}")
+
+
+def _holds_unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return unstorable(value)
+    if isinstance(value, dict):
+        return any(_holds_unstorable(k) or _holds_unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_unstorable(item) for item in value)
+    return False
