@@ -125,10 +125,16 @@ def _deep(levels: int) -> str:
             + " }",
             "aliases",
         ),
-        ("{ vehicles(first: 1) { edges { node { " + "vin " * 2000 + "} } } }", "fields"),
+        ("{ vehicles(first: 1) { edges { node { " + "vin " * 2000 + "} } } }", "fieldRepeats"),
+        (
+            "{ "
+            + ("vehicles(first: 1) { edges { node { " + "vin make " * 19 + "} } } ") * 20
+            + "}",
+            "fields",
+        ),
         ("{ vehicles(first: 1) { totalCount " + "@include(if: true) " * 200 + "} }", "directives"),
     ],
-    ids=["deep nesting", "alias flood", "field duplication", "directive flood"],
+    ids=["deep nesting", "alias flood", "field duplication", "many fields", "directive flood"],
 )
 async def test_attack_shapes_are_refused_before_validation(
     client: httpx.AsyncClient, query: str, limit: str
