@@ -26,6 +26,7 @@ from auth.passwords import dummy_hash
 from auth.tokens import TokenCodec
 from core import metrics
 from core.db import Database, create_engine
+from core.error_boundary import ErrorBoundaryMiddleware
 from core.event_streams import stop_streams_on_signals
 from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
 from core.graphql_view import GraphQLView
@@ -192,7 +193,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await database.dispose()
             metrics.process_exiting()
 
-    middleware = [Middleware(RequestIdMiddleware)]
+    # Inside the request id, so that even an unexpected failure's answer carries it.
+    middleware = [Middleware(RequestIdMiddleware), Middleware(ErrorBoundaryMiddleware)]
     if tracing:
         middleware.insert(0, Middleware(OpenTelemetryMiddleware, excluded_urls=UNTRACED_PATHS))
     cors = view.origin_policy.middleware()  # core/cors.py; the view checks WebSockets

@@ -201,6 +201,7 @@ class GraphQLView(EventStreamGraphQL):
         self.rate_limiter = RateLimiter(redis)
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
+        self.max_json_depth = settings.max_json_depth
         self.idempotency = IdempotencyStore(database.engine)
         self.response_cache = (
             ResponseCache(redis, ttl_seconds=settings.response_cache_seconds)
@@ -266,7 +267,11 @@ class GraphQLView(EventStreamGraphQL):
         except BaseException:
             await self.idempotency.release(identity, key)
             raise
-        if response.status_code >= 500 or not isinstance(response.body, bytes):
+        if (
+            response.status_code >= 500
+            or response.status_code == 429  # refused for now, not answered: retry later
+            or not isinstance(response.body, bytes)
+        ):
             await self.idempotency.release(identity, key)
         else:
             await self.idempotency.finish(

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=3000, ge=10)
     max_batch_operations: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Nesting of a request's JSON (core/request_json.py); orjson re-encodes up to 254.
+    max_json_depth: int = Field(default=64, ge=4, le=200)
     # Cost budgets as (capacity, points restored a second), per kind of caller; a
     # partner's own budget may be set by partner id in RATE_LIMIT_PARTNERS.
     rate_limit_anonymous: tuple[int, int] = (10_000, 500)

@@ -13,12 +13,11 @@ import logging
 from graphql import GraphQLError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from core.error_boundary import INTERNAL_MESSAGE
 from core.logging import request_id_var
 from schema.errors import ApiError, ErrorCode
 
 log = logging.getLogger("autobroker.errors")
-
-INTERNAL_MESSAGE = "Internal server error; quote the requestId when reporting it."
 
 
 def apply_error_code(error: GraphQLError, *, debug: bool = False) -> None:
