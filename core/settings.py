@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # How long a reservation holds the vehicle before the expiry job releases it.
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
+    # How long an Idempotency-Key's first answer is kept for replays (core/idempotency.py);
+    # the hourly sweep deletes older records.
+    idempotency_retention_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+
     # Feed ingestion (services/feeds): files named over GraphQL must be in this directory
     # (unset: <DATA_DIR>/feeds); a worker holds a run under a lease it renews every second.
     feed_directory: Path | None = Field(default=None, description="feed files for the API")
