@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     # (unset: <DATA_DIR>/feeds); a worker holds a run under a lease it renews every second.
     feed_directory: Path | None = Field(default=None, description="feed files for the API")
     feed_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Feed URLs must lead to public internet addresses (services/feeds/addresses.py); these
+    # networks are allowed too, e.g. ["10.20.0.0/16"] for a feed server on the LAN.
+    feed_allowed_networks: list[IPv4Network | IPv6Network] = Field(default_factory=list)
 
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
