@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     jwt_audience: str = Field(default="autobroker-api", min_length=1, description="JWT `aud` claim")
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    # How long a request may trust Redis that an access token's sign-in is alive
+    # (services/accounts/session_check.py); 0 asks PostgreSQL on every request.
+    session_cache_seconds: int = Field(default=10, ge=0, le=300)
     login_attempts_per_account: int = Field(default=10, ge=1, le=1000)
     login_attempts_per_client: int = Field(default=50, ge=1, le=10_000)
     login_throttle_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)

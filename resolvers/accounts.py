@@ -95,8 +95,9 @@ async def refresh(info: Info, input: RefreshTokenInput) -> AuthPayload:
     """Rotate the refresh token; a reused one revokes the sign-in (UNAUTHENTICATED)."""
     try:
         session = await sessions.refresh_session(
-            await info.context.db.for_writes(), _policy(info), input.refresh_token
-        )
+            await info.context.db.for_writes(), _policy(info), input.refresh_token,
+            redis=info.context.redis,
+        )  # fmt: skip
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
     return _auth_payload(info, session)
@@ -105,7 +106,9 @@ async def refresh(info: Info, input: RefreshTokenInput) -> AuthPayload:
 async def logout(info: Info, input: LogoutInput) -> LogoutPayload:
     """Revoke every refresh token of the sign-in; an unknown token is UNAUTHENTICATED."""
     try:
-        await sessions.end_session(await info.context.db.for_writes(), input.refresh_token)
+        await sessions.end_session(
+            await info.context.db.for_writes(), input.refresh_token, redis=info.context.redis
+        )
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
     return LogoutPayload(revoked=True)
