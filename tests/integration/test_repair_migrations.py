@@ -1,5 +1,6 @@
-"""Migration 0008 repairs what earlier seeds left: RESERVED vehicles no order holds become
-AVAILABLE, SOLD vehicles no order paid for become WITHDRAWN; the rest is untouched."""
+"""Migrations that repair data: 0008 frees what earlier seeds left (RESERVED vehicles no
+order holds become AVAILABLE, SOLD vehicles no order paid for become WITHDRAWN; the rest
+is untouched), 0009 renumbers sequential quote ids at random, lines following."""
 
 from __future__ import annotations
 
@@ -64,3 +65,47 @@ async def test_0008_repairs_vehicles_held_or_sold_without_an_order(
             assert await hold_violations(sa_conn) == []
     finally:
         await engine.dispose()
+
+
+QUOTE = """
+INSERT INTO quote (vehicle_id, destination_country, rules_version, currency, subtotal_minor,
+                   vat_minor, total_minor, vat_scheme, market_position, comparable_count,
+                   valid_until)
+VALUES ($1, 'DE', 'test', 'EUR', 100, 19, 119, 'MARGIN', 'FAIR', 0, now() + interval '1 hour')
+RETURNING id
+"""
+LINE = """
+INSERT INTO quote_line (quote_id, position, kind, label, amount_minor, vat_rate, vat_minor)
+VALUES ($1, 1, 'TRANSPORT', 'Transport', 100, 0.19, 19)
+"""
+
+
+async def test_0009_renumbers_quotes_at_random_and_new_ones_are_random(
+    scratch_database: str,
+) -> None:
+    config = alembic_config(scratch_database)
+    await asyncio.to_thread(command.upgrade, config, "0008")
+    dsn = make_url(scratch_database).set(drivername="postgresql").render_as_string(False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await seed_catalog(conn, dealers=1, vehicles=3, seed=5)
+        vehicle = await conn.fetchval("SELECT min(id) FROM vehicle")
+        old = [await conn.fetchval(QUOTE, vehicle) for _ in range(5)]
+        for quote_id in old:
+            await conn.execute(LINE, quote_id)
+        assert old == list(range(old[0], old[0] + 5))  # a sequence, before
+        await asyncio.to_thread(command.upgrade, config, "head")
+        renumbered = [row["id"] for row in await conn.fetch("SELECT id FROM quote")]
+        lines = [row["quote_id"] for row in await conn.fetch("SELECT quote_id FROM quote_line")]
+        new = [await conn.fetchval(QUOTE, vehicle) for _ in range(5)]
+        sequences = await conn.fetchval(
+            "SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname = 'quote_id_seq'"
+        )
+    finally:
+        await conn.close()
+    assert set(renumbered).isdisjoint(old)
+    assert sorted(lines) == sorted(renumbered)
+    assert sequences == 0
+    for ids in (renumbered, new):
+        assert min(abs(a - b) for a in ids for b in ids if a != b) > 1000
+        assert all(0 < quote_id < 2**63 for quote_id in ids)
