@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from core.db import create_engine
@@ -36,15 +37,23 @@ async def scratch_database(servers: Servers) -> AsyncIterator[str]:
         await admin.close()
 
 
+async def _seeded_at(
+    database: str, revision: str, *, dealers: int, vehicles: int
+) -> tuple[Config, asyncpg.Connection]:
+    """The database migrated to `revision` and seeded, and a connection to it."""
+    config = alembic_config(database)
+    await asyncio.to_thread(command.upgrade, config, revision)
+    dsn = make_url(database).set(drivername="postgresql").render_as_string(False)
+    conn = await asyncpg.connect(dsn)
+    await seed_catalog(conn, dealers=dealers, vehicles=vehicles, seed=3)
+    return config, conn
+
+
 async def test_0008_repairs_vehicles_held_or_sold_without_an_order(
     scratch_database: str, settings: Settings
 ) -> None:
-    config = alembic_config(scratch_database)
-    await asyncio.to_thread(command.upgrade, config, "0007")
-    dsn = make_url(scratch_database).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(dsn)
+    config, conn = await _seeded_at(scratch_database, "0007", dealers=2, vehicles=12)
     try:
-        await seed_catalog(conn, dealers=2, vehicles=12, seed=3)
         ids = [row["id"] for row in await conn.fetch("SELECT id FROM vehicle ORDER BY id")]
         # What the old seed wrote: statuses no order stands behind.
         await conn.execute("UPDATE vehicle SET status = 'RESERVED' WHERE id = ANY($1)", ids[:3])
@@ -83,12 +92,8 @@ VALUES ($1, 1, 'TRANSPORT', 'Transport', 100, 0.19, 19)
 async def test_0009_renumbers_quotes_at_random_and_new_ones_are_random(
     scratch_database: str,
 ) -> None:
-    config = alembic_config(scratch_database)
-    await asyncio.to_thread(command.upgrade, config, "0008")
-    dsn = make_url(scratch_database).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(dsn)
+    config, conn = await _seeded_at(scratch_database, "0008", dealers=1, vehicles=3)
     try:
-        await seed_catalog(conn, dealers=1, vehicles=3, seed=5)
         vehicle = await conn.fetchval("SELECT min(id) FROM vehicle")
         old = [await conn.fetchval(QUOTE, vehicle) for _ in range(5)]
         for quote_id in old:
