@@ -96,6 +96,28 @@ async def test_a_deleted_users_token_cannot_create_an_order(
     _refused(response)
 
 
+async def test_an_account_deleted_while_its_sign_in_is_cached_still_gets_no_order(
+    client: httpx.AsyncClient, engine: AsyncEngine, redis: Redis, settings: Settings, cast: Cast
+) -> None:
+    user = await create_user(engine, settings, UserRole.BUYER)
+    vehicle = await create_vehicle(engine, redis, cast.dealer_ids[0])
+    assert (await _me(client, user.token)).status_code == 200  # its sign-in is cached alive
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("DELETE FROM app_user WHERE id = :id"), {"id": user.id})
+    variables = {"input": {"vehicleId": gid("Vehicle", vehicle["id"]), "destinationCountry": "DE"}}
+    response = await client.post(
+        "/graphql", json={"query": CREATE, "variables": variables}, headers=user.headers
+    )
+    body = response.json()
+    assert body["data"] == {"createOrder": None}
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]
+    async with engine.connect() as conn:
+        orders = await conn.scalar(
+            sa.text("SELECT count(*) FROM orders WHERE vehicle_id = :v"), {"v": vehicle["id"]}
+        )
+    assert orders == 0
+
+
 def _forge(settings: Settings, **claims: object) -> str:
     now = datetime.now(UTC)
     payload = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now,
