@@ -39,6 +39,7 @@ from core.stripe_webhook import StripeWebhookEndpoint
 from core.tracing import configure_tracing
 from schema.build import build_schema
 from services.accounts.partners import find_live_api_key
+from services.accounts.session_check import SessionCheck
 from services.payments.stripe_gateway import create_payment_gateway
 
 log = logging.getLogger("autobroker.http")
@@ -133,8 +134,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     order_events = OrderEventsHub(redis)
     # Payments: the Stripe gateway, None without STRIPE_SECRET_KEY (services/payments).
     payments = create_payment_gateway(settings)
+    sessions = SessionCheck(
+        database.engine, redis, cache_seconds=settings.session_cache_seconds
+    )  # an access token's sign-in must be alive (services/accounts/session_check.py)
     authenticator = Authenticator(
-        TokenCodec.from_settings(settings), partial(find_live_api_key, database.engine)
+        TokenCodec.from_settings(settings),
+        partial(find_live_api_key, database.engine),
+        sessions.alive,
     )
     view = GraphQLView(
         build_schema(settings),

@@ -56,9 +56,11 @@ def _load_settings(**overrides: object) -> Settings:
 
 @contextlib.contextmanager
 def _servers(settings: Settings, data_dir: Path, *, use_redis: bool = True) -> Iterator[Settings]:
-    """The settings with embedded servers started for whatever has no URL."""
+    """The settings with embedded servers started for whatever has no URL; their
+    `data_dir` is the command's (feed files, development secrets live under it)."""
     from core.embedded import DataDirInUseError, embedded_servers
 
+    settings = settings.model_copy(update={"data_dir": data_dir})
     need_pg = settings.database_url is None
     need_redis = use_redis and settings.redis_url is None
     if not (need_pg or need_redis):
@@ -238,7 +240,7 @@ def dev(
         # cleanly after it.
         signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            emulator = stripe_dev.running(stripe_socket, api_host=host, api_port=port)
+            emulator = stripe_dev.running(stripe_socket, settings, api_host=host, api_port=port)
             asyncio.run(_serve_with_worker(server, settings, emulator))
         except (_StopRequested, KeyboardInterrupt):
             typer.echo("stopped; embedded servers shut down cleanly")
@@ -248,7 +250,7 @@ def dev(
 
 
 async def _serve_with_worker(
-    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[None]
+    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[object]
 ) -> None:
     """The API, the job worker and what runs `beside` them (the Stripe emulator) in one
     event loop (`dev`)."""

@@ -20,6 +20,7 @@ from core.redis_keys import JOB_QUEUE
 from core.settings import Settings
 from jobs.context import JobResources
 from jobs.feeds import ingest_feed_job, sweep_unfinished_job
+from jobs.idempotency import sweep_idempotency_records_job
 from jobs.observed import observed
 from jobs.orders import complete_delivered_job, expire_reservations_job
 from jobs.payments import (
@@ -41,6 +42,7 @@ FUNCTIONS: list[Any] = [
     func(refresh_quote_cache_job, name="refresh_quote_cache", max_tries=MAX_TRIES),
     func(apply_stripe_event_job, name="apply_stripe_event", max_tries=MAX_TRIES),
     func(reconcile_payments_job, name="reconcile_payments", max_tries=MAX_TRIES),
+    func(sweep_idempotency_records_job, name="sweep_idempotency_records", max_tries=MAX_TRIES),
 ]
 
 CRON_JOBS: list[Any] = [
@@ -50,6 +52,13 @@ CRON_JOBS: list[Any] = [
     cron(sweep_unfinished_job, name="cron:sweep_unfinished", second=20, unique=True),
     cron(refresh_quote_cache_job, name="cron:refresh_quote_cache", second=40, unique=True),
     cron(reconcile_payments_job, name="cron:reconcile_payments", second=50, unique=True),
+    cron(
+        sweep_idempotency_records_job,
+        name="cron:sweep_idempotency_records",
+        minute=23,
+        second=10,
+        unique=True,
+    ),
 ]
 
 

@@ -73,7 +73,8 @@ class Order(SQLModel, table=True):
         sa.Index(
             "ix_orders_reserved_until",
             "reserved_until",
-            postgresql_where=sa.text("status = 'RESERVED'"),
+            # Every status that holds a vehicle until reserved_until (hold expiry).
+            postgresql_where=sa.text("status IN ('RESERVED', 'PAYMENT_PENDING', 'PAYMENT_FAILED')"),
         ),
     )
 
