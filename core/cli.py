@@ -76,6 +76,32 @@ def _servers(settings: Settings, data_dir: Path, *, use_redis: bool = True) -> I
         raise _fail(str(error)) from None
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-* believed from FORWARDED_ALLOW_IPS only.
+
+    uvicorn's own default believes them from 127.0.0.1, so anyone on this machine (or a
+    sidecar) could pick the client address the rate limit and sign-in throttle count.
+    """
+    trusted = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+
+def serve_metrics(settings: Settings, host: str) -> None:
+    """/metrics on METRICS_PORT, from this process: under `serve --workers N` (the parent)
+    it reads every worker from the multi-process directory, so one scrape sees every process."""
+    if not settings.metrics_enabled or settings.metrics_port is None:
+        return
+    from core import metrics
+
+    try:
+        metrics.serve_http(settings.metrics_port, host=host)
+    except OSError as error:
+        raise _fail(
+            f"refusing to start: METRICS_PORT: cannot listen on {settings.metrics_port} "
+            f"({error.strerror})"
+        ) from None
+
+
 class _StopRequested(Exception):
     """SIGTERM arrived: stop like Ctrl-C, letting context managers clean up."""
 
@@ -211,6 +237,7 @@ def dev(
             typer.echo(f"seeded {seeded} demo vehicles")
         demo = asyncio.run(_on_engine(settings, ensure_demo_accounts))
         settings, stripe_socket = stripe_dev.dev_settings(settings)
+        serve_metrics(settings, host)
         url = f"http://{host}:{port}"
         typer.secho(
             f"\nAuto-Broker is running\n"
@@ -230,6 +257,7 @@ def dev(
             port=port,
             log_config=None,
             lifespan="on",
+            **proxy_options(settings),
             ws_max_size=settings.max_body_bytes,  # as `serve` (core/cli_serve.py)
         )
         server = uvicorn.Server(config)

@@ -201,6 +201,7 @@ class GraphQLView(EventStreamGraphQL):
         self.rate_limiter = RateLimiter(redis)
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
+        self.get_query_text = settings.get_query_text
         self.idempotency = IdempotencyStore(database.engine)
         self.response_cache = (
             ResponseCache(redis, ttl_seconds=settings.response_cache_seconds)
