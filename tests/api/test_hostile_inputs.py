@@ -18,7 +18,7 @@ from tests.fuzz.harness import Figures, LiveApp, fuzz_settings, live_app
 from tests.fuzz.run import Callers, aftermath, client_for, send_corpus, send_generated
 
 SEED = 17
-EXAMPLES = 400
+EXAMPLES = 500
 
 
 @pytest.fixture(scope="module")
