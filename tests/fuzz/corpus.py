@@ -124,7 +124,7 @@ def malformed_bodies() -> Iterator[Request]:
     yield Request(
         "a 300-character Idempotency-Key", json=typename, headers={"idempotency-key": "k" * 300}
     )
-    for token in ("Bearer not.a.token", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer " + "e" * 8000):
+    for token in ("Bearer not.a.token", "Bearer", "Basic dXNlcjpwYXNz", "Bearer " + "e" * 8000):
         yield Request(
             f"authorization {token[:20]!r}", json=typename, headers={"authorization": token}
         )

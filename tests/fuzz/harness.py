@@ -209,7 +209,13 @@ def send(
     """Send `request` as `role` and check its answer; the rules it broke."""
     started = time.perf_counter()
     try:
-        response = request.send(client, headers)
+        try:
+            response = request.send(client, headers)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A kept-alive connection the server closed after its previous answer (uvicorn
+            # does after a 500, which that answer was counted for): once more, on a new one.
+            started = time.perf_counter()
+            response = request.send(client, headers)
     except httpx.TimeoutException:
         figures.requests[role] += 1
         figures.failures.append(f"{role} {request.label}: no answer in {REQUEST_TIMEOUT} s")
