@@ -221,7 +221,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),
             Route("/health/live", live),
             Route("/health/ready", ready),
-            *([Route("/metrics", metrics_endpoint)] if settings.metrics_enabled else []),
+            # Beside /graphql in development only; production serves it on METRICS_PORT.
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics_on_api_port else []),
             Route(
                 "/webhooks/stripe",
                 StripeWebhookEndpoint(database.engine, payments, ArqJobQueue(redis)).handle,

