@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -17,6 +19,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from core.settings import Settings
+
+log = logging.getLogger("autobroker.cli")
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,8 +59,11 @@ def _load_settings(**overrides: object) -> Settings:
 
 
 @contextlib.contextmanager
-def _servers(settings: Settings, data_dir: Path, *, use_redis: bool = True) -> Iterator[Settings]:
-    """The settings with embedded servers started for whatever has no URL."""
+def _servers(
+    settings: Settings, data_dir: Path, *, use_redis: bool = True, supervise: bool = False
+) -> Iterator[Settings]:
+    """The settings with embedded servers started for whatever has no URL (`supervise`:
+    restarted when one dies, saying so in one line)."""
     from core.embedded import DataDirInUseError, embedded_servers
 
     need_pg = settings.database_url is None
@@ -65,7 +72,10 @@ def _servers(settings: Settings, data_dir: Path, *, use_redis: bool = True) -> I
         yield settings
         return
     try:
-        with embedded_servers(data_dir, postgres=need_pg, redis=need_redis) as urls:
+        announce = partial(typer.secho, fg=typer.colors.YELLOW, err=True) if supervise else None
+        with embedded_servers(
+            data_dir, postgres=need_pg, redis=need_redis, supervise=announce
+        ) as urls:
             yield settings.model_copy(
                 update={
                     "database_url": settings.database_url or urls.database_url,
@@ -201,7 +211,7 @@ def dev(
     if not base.is_development:
         raise _fail("`dev` runs in development only; use `autobroker serve` in production")
     configure_logging(level=base.log_level, json=base.log_json)
-    with _servers(base, data_dir) as settings:
+    with _servers(base, data_dir, supervise=True) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
         seeded = asyncio.run(
@@ -260,9 +270,14 @@ async def _serve_with_worker(
         try:
             await server.serve()
         finally:
-            await worker.close()
+            # The worker outlives outages (jobs/resilient.py); whatever state an outage
+            # left it in, stopping it must not keep `dev` from its clean exit.
+            try:
+                await worker.close()
+            except Exception as error:  # noqa: BLE001 - logged, and the stop goes on
+                log.warning("worker stopped with an error", extra={"error": repr(error)})
             worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
 
 
