@@ -41,6 +41,9 @@ class Fault:
     name: str
     inject: Callable[[Stack], None]
     lift: Callable[[Stack], None]  # nothing to do when dev's supervisor restarts it
+    # Only PostgreSQL's absence may refuse requests: without Redis (or a worker) the
+    # catalog, sign-in, orders and payments go on.
+    refusals: bool = False
 
 
 def _nothing(stack: Stack) -> None:
@@ -74,15 +77,15 @@ def _restart_worker(stack: Stack) -> None:
 FAULTS = {
     "redis-killed": Fault("redis-killed", Stack.kill_redis, _nothing),
     "redis-paused": Fault("redis-paused", _pause_redis, _lift_pause),
-    "postgres-paused": Fault("postgres-paused", _pause_postgres, _lift_pause),
-    "postgres-restarted": Fault("postgres-restarted", Stack.kill_postgres, _nothing),
+    "postgres-paused": Fault("postgres-paused", _pause_postgres, _lift_pause, refusals=True),
+    "postgres-restarted": Fault("postgres-restarted", Stack.kill_postgres, _nothing, refusals=True),
     "worker-killed": Fault("worker-killed", _kill_worker, _restart_worker),
 }
 
 
 @dataclass
 class CaseResult:
-    name: str
+    fault: Fault
     outage_seconds: float
     recovery_seconds: float
     lifted_at: float
@@ -91,7 +94,7 @@ class CaseResult:
 
     def figures(self) -> dict[str, Any]:
         return {
-            "case": self.name,
+            "case": self.fault.name,
             "outage s": round(self.outage_seconds, 1),
             **self.load.summary(),
             "recovery s": round(self.recovery_seconds, 1),
@@ -130,7 +133,7 @@ async def run_case(stack: Stack, fault: Fault, *, outage: float, after: float = 
             await asyncio.sleep(0.5)
         assert ended is not None, stack.log_tail()
     await asyncio.wait_for(following, 30)
-    return CaseResult(fault.name, outage, recovery, lifted, load, follower)
+    return CaseResult(fault, outage, recovery, lifted, load, follower)
 
 
 def _client() -> Any:
@@ -153,6 +156,9 @@ async def check_case(stack: Stack, result: CaseResult) -> None:
     assert [
         o for o in load.outcomes if o.status == 503 and "SERVICE_UNAVAILABLE" not in o.codes
     ] == []
+    if not result.fault.refusals:
+        refused = [o for o in load.outcomes if o.status != 200 or o.codes]
+        assert refused == [], (refused[:10], stack.log_tail())
     recovered_at = result.lifted_at + result.recovery_seconds
     assert [o for o in load.outcomes if o.status == 200 and o.at > recovered_at], "none served"
     follower = result.follower
