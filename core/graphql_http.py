@@ -59,6 +59,7 @@ from core.request_json import (
     check_request_shape,
     decode_request_json,
 )
+from core.unavailable_http import mark_unavailable
 
 GET_CACHE_SECONDS = 60
 SUBSCRIPTIONS_ELSEWHERE = (
@@ -374,6 +375,12 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 response.status_code = exchange.status
             elif exchange.media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
+        mark_unavailable(
+            response,
+            single.get("errors")
+            if single is not None
+            else [e for item in response_data for e in item.get("errors") or ()],  # type: ignore[union-attr]
+        )
         failed = (
             exchange.request_error
             or response.status_code >= 400

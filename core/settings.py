@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_echo: bool = False
+    # Nothing waits on PostgreSQL unbounded (README "When a dependency falters"): a new
+    # connection, a free pooled one, and each statement (server-side statement_timeout,
+    # and the same deadline on the client, which also holds when the server is stalled).
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     cors_origins: list[str] = Field(default_factory=list)
     # What shows the schema and what multiplies a request's work. Production turns each
