@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # (unset: <DATA_DIR>/feeds); a worker holds a run under a lease it renews every second.
     feed_directory: Path | None = Field(default=None, description="feed files for the API")
     feed_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Valuation model: how often a replica looks for a newly activated model; a feed run
+    # that created or updated this many vehicles queues a retraining.
+    valuation_model_check_seconds: float = Field(default=30.0, gt=0, le=3600)
+    valuation_retrain_after_feed_rows: int = Field(default=5000, ge=1)
 
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
