@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.pricing.model_evaluation import Evaluation, evaluate, split
 from services.pricing.model_features import Listing
+from services.pricing.model_serving import ACTIVE_MODEL
+from services.pricing.model_store import activate_model, save_model
+from services.pricing.model_training import TrainingParameters, train_model
+from services.pricing.rules import current_rules
 from services.vehicles.seed_rows import generate_dealers, generate_vehicles
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
@@ -42,3 +53,31 @@ def listing(**changes: object) -> Listing:
         **changes,
     }
     return Listing(**fields)  # type: ignore[arg-type]
+
+
+@functools.cache
+def trained_model() -> tuple[bytes, Evaluation]:
+    """A model of the seeded catalog (trained once per test process) and its evaluation."""
+    training, held_out = split(seeded_listings(4000))
+    model = train_model(training, as_of=TODAY, parameters=TrainingParameters(rounds=150))
+    return model.to_bytes(), evaluate(model, training, held_out, current_rules(), as_of=TODAY)
+
+
+@asynccontextmanager
+async def stored_models(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Valuation models may be stored inside; all removed after, and none served."""
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DELETE FROM valuation_model"))
+        ACTIVE_MODEL.current = None
+
+
+async def serve_model(engine: AsyncEngine, payload: bytes, evaluation: Evaluation) -> int:
+    """Store `payload`, activate it and load it in this process; its version."""
+    async with engine.begin() as conn:
+        version = await save_model(conn, payload, evaluation, trained_at=NOW)
+    await activate_model(engine, version)
+    await ACTIVE_MODEL.refresh(engine)
+    return version
