@@ -19,7 +19,7 @@ comparables each) takes about 30 ms this way, against 1.3 s reading every compar
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -146,7 +146,11 @@ async def value_vehicles(
             "per_side": rules.comparable_nearest_per_side,
         },
     )
-    rows = result.mappings().all()
+    return valued_subjects(result.mappings().all(), rules)
+
+
+def valued_subjects(rows: Sequence[Any], rules: RuleSet) -> dict[int, Subject]:
+    """The subjects of the valuation statement's rows, valued by the serving model too."""
     # The model values the vehicles in the rules' currency (the one it learned), all at once.
     modelled = [row for row in rows if row["currency"] == rules.currency]
     values = ACTIVE_MODEL.value([_listing(row) for row in modelled], as_of=utcnow().date())
