@@ -59,7 +59,7 @@ def listing(**changes: object) -> Listing:
 def trained_model() -> tuple[bytes, Evaluation]:
     """A model of the seeded catalog (trained once per test process) and its evaluation."""
     training, held_out = split(seeded_listings(4000))
-    model = train_model(training, as_of=TODAY, parameters=TrainingParameters(rounds=150))
+    model = train_model(training, as_of=TODAY, parameters=TrainingParameters())
     return model.to_bytes(), evaluate(model, training, held_out, current_rules(), as_of=TODAY)
 
 

@@ -9,6 +9,10 @@ batched prediction, no statement.
 Nothing here ever fails a quote: a model that cannot be read (corrupt bytes, a version
 deleted between the two reads) or a prediction that raises is logged and the
 comparables value the vehicles; a database that cannot be polled keeps the model held.
+
+A valuation depends only on the model version, the day (ages count in days) and the
+listing's features, so each is predicted once per process and day and kept in a
+bounded memo: a catalog page seen before costs dictionary lookups, not trees.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from services.pricing.model_training import CorruptModelError, ValuationModel, l
 
 logger = logging.getLogger(__name__)
 
+# Valuations kept per process (about 200 bytes each); past this many the memo starts over.
+MEMO_SIZE = 200_000
+
 
 @dataclass(frozen=True, slots=True)
 class ServingModel:
@@ -44,6 +51,8 @@ class ActiveModel:
     def __init__(self) -> None:
         self.current: ServingModel | None = None
         self._refused: int | None = None  # a version that failed to load: logged once
+        # Valuations already predicted, by (version, day, listing): catalog pages repeat.
+        self._memo: dict[tuple[int, date, Listing], ModelValuation] = {}
 
     async def refresh(self, engine: AsyncEngine) -> ServingModel | None:
         """Follow the database's active version; the model now served."""
@@ -69,6 +78,7 @@ class ActiveModel:
         return self.current
 
     def _load(self, version: int, payload: bytes) -> None:
+        self._memo.clear()
         try:
             self.current = ServingModel(version, load_model(payload))
         except CorruptModelError as error:
@@ -86,18 +96,26 @@ class ActiveModel:
         serving = self.current
         if serving is None or not listings:
             return [None] * len(listings)
-        try:
-            model = serving.model
-            predicted = model.predict_log(feature_matrix(listings, model.vocabulary, as_of=as_of))
-            point, low, high = (np.exp(predicted[name]) for name in ("point", "low", "high"))
-        except Exception:  # a model that fails here must not fail a page: log, fall back
-            logger.exception("valuation model v%s failed to predict, the comparables value "
-                             "these vehicles", serving.version)  # fmt: skip
-            return [None] * len(listings)
-        return [
-            ModelValuation(serving.version, _cents(p), _cents(lo), _cents(hi))
-            for p, lo, hi in zip(point.tolist(), low.tolist(), high.tolist(), strict=True)
-        ]
+        memo, version = self._memo, serving.version
+        missing = list({item for item in listings if (version, as_of, item) not in memo})
+        if missing:
+            try:
+                model = serving.model
+                matrix = feature_matrix(missing, model.vocabulary, as_of=as_of)
+                predicted = model.predict_log(matrix)
+                point, low, high = (np.exp(predicted[name]) for name in ("point", "low", "high"))
+            except Exception:  # a model that fails here must not fail a page: log, fall back
+                logger.exception("valuation model v%s failed to predict, the comparables "
+                                 "value these vehicles", version)  # fmt: skip
+                return [None] * len(listings)
+            if len(memo) + len(missing) > MEMO_SIZE:
+                memo.clear()
+            for item, p, lo, hi in zip(missing, point.tolist(), low.tolist(), high.tolist(),
+                                       strict=True):  # fmt: skip
+                memo[(version, as_of, item)] = ModelValuation(
+                    version, _cents(p), _cents(lo), _cents(hi)
+                )
+        return [memo[(version, as_of, item)] for item in listings]
 
 
 def _cents(amount: float) -> Decimal:
