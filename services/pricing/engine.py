@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from models.quote import MarketPosition, QuoteLineKind, VatScheme
+from models.quote import MarketPosition, QuoteLineKind, ValuationSource, VatScheme
 from services.pricing.demand import demand_rate
 from services.pricing.errors import UnsupportedDestinationError, VehicleNotPriceableError
 from services.pricing.rules import RuleSet, road_distance_km, rules_for
@@ -86,6 +86,8 @@ class MarketValue:
 
     value: Decimal | None  # None: too few comparables and no confident model
     note: str
+    source: ValuationSource
+    model_version: int | None = None  # the model's, when it gave the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,15 @@ class PricedQuote:
     market_position: MarketPosition
     comparable_count: int
     market_value: Decimal | None
+    valuation_source: ValuationSource = ValuationSource.COMPARABLES
+    valuation_model_version: int | None = None
+
+
+def recorded_source(source: str | None, value: object) -> ValuationSource:
+    """A stored valuation source; one stored before models existed was the comparables'."""
+    if source is not None:
+        return ValuationSource(source)
+    return ValuationSource.NONE if value is None else ValuationSource.COMPARABLES
 
 
 def check_destination(country: str, rules: RuleSet) -> str:
@@ -147,18 +158,19 @@ def market_value(market: MarketData, rules: RuleSet) -> MarketValue:
     if model is not None:
         width = model.relative_width()
         if width <= rules.model_max_interval_share:
-            return MarketValue(model.value, f"model v{model.version} values it at "
-                               f"{_money(model.value, rules.currency)} (80 % interval "
-                               f"{_money(model.low)}-{_money(model.high)})")  # fmt: skip
+            note = (f"model v{model.version} values it at {_money(model.value, rules.currency)}"
+                    f" (80 % interval {_money(model.low)}-{_money(model.high)})")  # fmt: skip
+            return MarketValue(model.value, note, ValuationSource.MODEL, model.version)
         why = f"model v{model.version} unsure: interval {_percent(_rounded(width))} wide"
     else:
         why = "no model"
     value = market.market_value
     if count < rules.comparable_min_count or value is None or value <= 0:
-        return MarketValue(None, f"{count} comparables, too few to value it ({why})")
-    return MarketValue(
-        value, f"{count} comparables value it at {_money(value, rules.currency)} ({why})"
-    )
+        return MarketValue(
+            None, f"{count} comparables, too few to value it ({why})", ValuationSource.NONE
+        )
+    note = f"{count} comparables value it at {_money(value, rules.currency)} ({why})"
+    return MarketValue(value, note, ValuationSource.COMPARABLES)
 
 
 def _rounded(rate: Decimal) -> Decimal:
@@ -266,7 +278,8 @@ def price_vehicle(
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     vat = sum((line.vat for line in lines), Decimal("0.00"))
     position = market_position(vehicle.price, market, rules)
-    value = market_value(market, rules).value
+    valuation = market_value(market, rules)
+    value = valuation.value
     return PricedQuote(
         vehicle_id=vehicle.vehicle_id,
         destination_country=destination,
@@ -280,4 +293,6 @@ def price_vehicle(
         market_position=position,
         comparable_count=market.comparable_count,
         market_value=None if value is None else to_cents(value),
+        valuation_source=valuation.source,
+        valuation_model_version=valuation.model_version,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -22,11 +23,27 @@ from services.pricing.model_serving import ACTIVE_MODEL
 from services.pricing.model_store import activate_model, save_model
 from services.pricing.rules import current_rules
 from services.pricing.valuation import Subject, value_vehicles
-from tests.api.test_quotes import DELIVERED_PAGE, REQUEST_QUOTE
+from tests.api.test_quotes import DELIVERED_PAGE
 from tests.conftest import graphql
 from tests.valuation_data import NOW, serve_model, stored_models, trained_model
 
 NO_STORE = {"cache-control": "no-store"}  # computed, not served by the response cache
+
+VALUATION = "marketValue { amount } valuationSource valuationModelVersion lines { label }"
+REQUEST_QUOTE = f"""
+mutation RequestQuote($input: RequestQuoteInput!) {{
+  requestQuote(input: $input) {{ quote {{ id {VALUATION} }} userErrors {{ code }} }}
+}}
+"""
+QUOTE = f"query Quote($id: ID!) {{ quote(id: $id) {{ {VALUATION} }} }}"
+PAGE = """
+query Page($first: Int!) {
+  vehicles(first: $first, filter: {country: ["DE"], status: [AVAILABLE]}) { edges { node {
+    id deliveredPrice(destinationCountry: "FR") { marketValue { amount } valuationSource
+      valuationModelVersion }
+  } } }
+}
+"""
 
 
 @pytest.fixture
@@ -52,13 +69,16 @@ def _confident(subject: Subject) -> ModelValuation | None:
     return model
 
 
-async def _quote_line(client: httpx.AsyncClient, redis: Redis, vehicle_id: int) -> dict[str, str]:
+async def _quote_line(client: httpx.AsyncClient, redis: Redis, vehicle_id: int) -> dict[str, Any]:
     await invalidate_vehicle_quotes(redis, vehicle_id)  # priced now, not from the cache
     body = await graphql(client, REQUEST_QUOTE, {"input": {
         "vehicleId": to_global_id("Vehicle", vehicle_id), "destinationCountry": "FR"}})  # fmt: skip
     assert "errors" not in body, body
     quote = body["data"]["requestQuote"]["quote"]
-    return {"label": quote["lines"][0]["label"], "value": quote["marketValue"]["amount"]}
+    stored = await graphql(client, QUOTE, {"id": quote.pop("id")})
+    assert stored == {"data": {"quote": quote}}  # persisted with its valuation
+    return {"label": quote["lines"][0]["label"], "value": quote["marketValue"]["amount"],
+            "source": quote["valuationSource"], "version": quote["valuationModelVersion"]}  # fmt: skip
 
 
 async def test_a_confident_model_values_the_quote_and_its_line_says_so(
@@ -73,6 +93,7 @@ async def test_a_confident_model_values_the_quote_and_its_line_says_so(
     vehicle_id, model = next(iter(confident.items()))
     line = await _quote_line(client, redis, vehicle_id)
     assert line["value"] == str(model.value)
+    assert (line["source"], line["version"]) == ("MODEL", version)
     assert line["label"].endswith(
         f"; model v{version} values it at {model.value:,.2f} EUR "
         f"(80 % interval {model.low:,.2f}-{model.high:,.2f})"
@@ -82,6 +103,7 @@ async def test_a_confident_model_values_the_quote_and_its_line_says_so(
         assert subject.market is not None
         line = await _quote_line(client, redis, unsure[0])
         assert f"(model v{version} unsure: interval " in line["label"]
+        assert (line["source"], line["version"]) == ("COMPARABLES", None)
         assert Decimal(line["value"]) == market_value(subject.market, current_rules()).value
 
 
@@ -112,3 +134,17 @@ async def test_a_corrupt_model_leaves_quotes_to_the_comparables(
     line = await _quote_line(client, redis, vehicle_id)
     assert "comparables value it at" in line["label"]
     assert line["label"].endswith("(no model)")
+    assert (line["source"], line["version"]) == ("COMPARABLES", None)
+
+
+async def test_a_catalog_page_says_what_valued_each_price(
+    client: httpx.AsyncClient, engine: AsyncEngine, models: tuple[bytes, Evaluation]
+) -> None:
+    version = await serve_model(engine, *models)
+    body = await graphql(client, PAGE, {"first": 50}, **NO_STORE)
+    assert "errors" not in body, body
+    prices = [edge["node"]["deliveredPrice"] for edge in body["data"]["vehicles"]["edges"]]
+    sources = {(p["valuationSource"], p["valuationModelVersion"]) for p in prices if p}
+    assert ("MODEL", version) in sources
+    assert sources <= {("MODEL", version), ("COMPARABLES", None), ("NONE", None)}
+    assert all((p["marketValue"] is None) == (p["valuationSource"] == "NONE") for p in prices if p)

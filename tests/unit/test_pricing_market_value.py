@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from models.quote import MarketPosition, QuoteLineKind
+from models.quote import MarketPosition, QuoteLineKind, ValuationSource
 from services.pricing.engine import MarketData, ModelValuation, PricedQuote, price_vehicle
 from services.pricing.rules import RULES_VERSION
 from tests.unit.test_pricing_engine import GOLF, MARKET, TODAY
@@ -34,6 +34,7 @@ def test_a_confident_model_values_the_vehicle() -> None:
     quote = _quote(replace(MARKET, model=_model("19500.00", "18500.00", "20500.00")))
     assert quote.market_value == Decimal("19500.00")
     assert quote.market_position is MarketPosition.FAIR  # 20,000 is within 5 % of 19,500
+    assert (quote.valuation_source, quote.valuation_model_version) == (ValuationSource.MODEL, 7)
     assert _label(quote, QuoteLineKind.VEHICLE_PRICE) == (
         f"{NAME}; model v7 values it at 19,500.00 EUR (80 % interval 18,500.00-20,500.00)"
     )
@@ -43,6 +44,9 @@ def test_a_model_unsure_of_the_vehicle_leaves_it_to_the_comparables() -> None:
     # Interval 6,000 wide on 19,000: 32 %, wider than 20 %.
     quote = _quote(replace(MARKET, model=_model("19000.00", "16000.00", "22000.00")))
     assert quote.market_value == Decimal("21000.00")
+    assert (quote.valuation_source, quote.valuation_model_version) == (
+        ValuationSource.COMPARABLES, None
+    )  # fmt: skip
     assert _label(quote, QuoteLineKind.VEHICLE_PRICE) == (
         f"{NAME}; 12 comparables value it at 21,000.00 EUR (model v7 unsure: interval 32 % wide)"
     )
@@ -65,6 +69,7 @@ def test_without_a_confident_model_few_comparables_are_insufficient_data(
 ) -> None:
     quote = _quote(MarketData(3, Decimal("21000.00"), 0, 3, model))
     assert (quote.market_position, quote.market_value) == (MarketPosition.INSUFFICIENT_DATA, None)
+    assert quote.valuation_source is ValuationSource.NONE
     assert _label(quote, QuoteLineKind.VEHICLE_PRICE) == (
         f"{NAME}; 3 comparables, too few to value it ({reason})"
     )

@@ -36,8 +36,12 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("active"),
     )
+    op.add_column("quote", sa.Column("valuation_source", sa.String(length=20), nullable=True))
+    op.add_column("quote", sa.Column("valuation_model_version", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("quote", "valuation_model_version")
+    op.drop_column("quote", "valuation_source")
     op.drop_index("uq_valuation_model_active", table_name="valuation_model")
     op.drop_table("valuation_model")
