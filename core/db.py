@@ -74,8 +74,17 @@ def create_engine(settings: Settings, *, database_url: str | None = None) -> Asy
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
+        pool_timeout=settings.db_pool_timeout_seconds,
         echo=settings.db_echo,
-        connect_args={"server_settings": {"application_name": "autobroker", **SERVER_SETTINGS}},
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_statement_timeout_seconds,
+            "server_settings": {
+                "application_name": "autobroker",
+                "statement_timeout": str(int(settings.db_statement_timeout_seconds * 1000)),
+                **SERVER_SETTINGS,
+            },
+        },
     )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine

@@ -5,7 +5,10 @@
 - POST bodies must be `application/json` (415 otherwise), at most `max_body_bytes` (413).
   Together with "GET runs queries only", this is the CSRF defence: a cross-site form or
   `text/plain` POST is refused, and a JSON POST needs a CORS preflight.
-- A mutation over GET is 405 with `Allow: POST`.
+- A mutation over GET is 405 with `Allow: POST`. With GET_QUERY_TEXT off (production's
+  default) a GET may only name a persisted query (`extensions.persistedQuery` or
+  `documentId`): one carrying a query's text is 405 too, so no link or image on another
+  site can run an arbitrary query with a visitor's browser (CSRF).
 - A subscription cannot run in a plain request: it is a request error (BAD_USER_INPUT,
   400 under `application/graphql-response+json`), as graphql-http's reference server
   answers it, saying where subscriptions are served (WebSocket, or Server-Sent Events:
@@ -56,11 +59,16 @@ from core.request_json import (
     check_request_shape,
     decode_request_json,
 )
+from core.unavailable_http import mark_unavailable
 
 GET_CACHE_SECONDS = 60
 SUBSCRIPTIONS_ELSEWHERE = (
     "subscriptions are served over WebSocket (graphql-transport-ws, or the legacy "
     "graphql-ws) and Server-Sent Events (graphql-sse), not by a plain HTTP request"
+)
+GET_PERSISTED_ONLY = (
+    "GET runs persisted queries only (extensions.persistedQuery.sha256Hash or documentId); "
+    "send a query's text by POST"
 )
 # What a plain GET or POST may run; subscriptions are streamed elsewhere.
 _PLAIN_REQUEST_OPERATIONS = {
@@ -128,6 +136,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
     max_body_bytes: int = 1_000_000
     max_json_depth: int = 64
     persisted_queries: PersistedQueryStore | None = None
+    get_query_text: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -178,6 +187,12 @@ class HTTPGraphQL(GraphQL[Any, None]):
             return await super().run(request, context, root_value)
         if request.method not in ("GET", "POST"):
             raise HTTPError(405, "GraphQL accepts GET and POST", {"Allow": "GET, POST"})
+        if (
+            request.method == "GET"
+            and not self.get_query_text
+            and request.query_params.get("query") is not None
+        ):
+            raise HTTPError(405, GET_PERSISTED_ONLY, {"Allow": "POST"})
         accept = request.headers.get("accept")
         media_type = self.media_type_for(accept)
         wants_page = request.method == "GET" and "text/html" in (accept or "") and self.graphql_ide
@@ -360,6 +375,12 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 response.status_code = exchange.status
             elif exchange.media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
+        mark_unavailable(
+            response,
+            single.get("errors")
+            if single is not None
+            else [e for item in response_data for e in item.get("errors") or ()],  # type: ignore[union-attr]
+        )
         failed = (
             exchange.request_error
             or response.status_code >= 400

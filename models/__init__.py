@@ -3,10 +3,11 @@
 from models.account import ApiKey, Partner, RefreshToken, User, UserRole
 from models.dealer import Dealer
 from models.feed import FeedFormat, FeedRejection, FeedRun, FeedRunStatus
-from models.order import IdempotencyRecord, Order, OrderEvent, OrderStatus
+from models.order import IdempotencyRecord, Order, OrderEvent, OrderEventOutbox, OrderStatus
 from models.payment import Payment, PaymentStatus, Refund, RefundStatus, StripeEvent
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.trusted_document import TrustedDocument
+from models.valuation_model import ValuationModelRecord
 from models.vehicle import BodyType, CurrencyCode, FuelType, Transmission, Vehicle, VehicleStatus
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MarketPosition",
     "Order",
     "OrderEvent",
+    "OrderEventOutbox",
     "OrderStatus",
     "Partner",
     "Payment",
@@ -38,6 +40,7 @@ __all__ = [
     "TrustedDocument",
     "User",
     "UserRole",
+    "ValuationModelRecord",
     "VatScheme",
     "Vehicle",
     "VehicleStatus",

@@ -6,11 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-)
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -32,7 +28,8 @@ from schema.federation import (
 from schema.feeds import FeedRun
 from schema.feeds_root import FeedMutation, FeedQuery
 from schema.input_limits import InputLimits
-from schema.limits import DocumentLimits, LimitedValidation
+from schema.introspection import disable_introspection, without_suggestions
+from schema.limits import DocumentLimits, LimitedParserCache, LimitedValidation
 from schema.listings_root import ListingMutation
 from schema.metrics import OperationMetrics
 from schema.operation_scope import StreamedOperationScope
@@ -75,12 +72,15 @@ class Schema(strawberry.Schema):
     """Strawberry's schema, coding every error instead of logging each one."""
 
     debug: bool = False
+    field_suggestions: bool = True
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Expected errors (bad input, not found) are the client's business: no log line.
         # Unexpected ones are logged once, with the request id, by apply_error_code.
         for error in errors:
             apply_error_code(error, debug=self.debug)
+            if not self.field_suggestions:
+                error.message = without_suggestions(error.message)
 
     def as_str(self) -> str:
         """The SDL clients see (schema.graphql), without Federation's additions."""
@@ -110,13 +110,13 @@ def build_schema(settings: Settings | None = None) -> Schema:
         max_fields=settings.max_query_fields,
         max_directives=settings.max_query_directives,
         max_characters=settings.max_query_characters,
-        max_field_repeats=settings.max_query_field_repeats,
+        max_same_field=settings.max_query_same_field,
     )
     extensions: list[Any] = [
         StreamedOperationScope,  # first: the other extensions see the operation's context
         OperationMetrics,  # core/metrics.py: count, latency, outcome, SQL statements
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: LimitedParserCache(settings.max_query_characters, maxsize=PARSER_CACHE_SIZE),
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
         # schema/input_limits.py: after the document limits, before anything reads input.
         lambda: InputLimits(max_list_length=settings.max_input_list_length),
@@ -126,7 +126,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     if settings.response_cache:
         extensions.append(ResponseCachePolicy)
     if not settings.introspection:
-        extensions.append(DisableIntrospection)
+        extensions.append(disable_introspection)
     if tracing_enabled():  # OTEL_* variables (core/tracing.py)
         extensions.insert(1, TracedOperations)
     arguments: dict[str, Any] = {
@@ -138,7 +138,9 @@ def build_schema(settings: Settings | None = None) -> Schema:
         "extensions": extensions,
         "config": StrawberryConfig(
             auto_camel_case=True,
-            batching_config={"max_operations": settings.max_batch_operations},
+            batching_config=(
+                {"max_operations": settings.max_batch_operations} if settings.batching else None
+            ),
         ),
     }
     schema: Schema
@@ -147,4 +149,5 @@ def build_schema(settings: Settings | None = None) -> Schema:
     else:
         schema = build_without_federation(Schema, **arguments)
     schema.debug = settings.debug
+    schema.field_suggestions = settings.field_suggestions
     return schema

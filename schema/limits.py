@@ -12,6 +12,7 @@ MaxTokensLimiter).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,10 +23,12 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    Node,
     OperationDefinitionNode,
     SelectionSetNode,
+    parse,
 )
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.errors import ErrorCode
 
@@ -38,7 +41,10 @@ class DocumentLimits:
     max_directives: int = 50
     max_operations: int = 20
     max_characters: int = 50_000
-    max_field_repeats: int = 20
+    # One response key selected this many times in one selection set (fragments
+    # included): the overlap check compares every pair, and no client repeats a field
+    # hundreds of times. Relay-style fragments that each select `id` stay far below it.
+    max_same_field: int = 50
 
 
 @dataclass(slots=True)
@@ -79,7 +85,7 @@ def check_document(document: DocumentNode, limits: DocumentLimits, *, characters
         )
     tally = _Tally()
     for definition in document.definitions:
-        tally.directives += len(getattr(definition, "directives", None) or ())
+        _count_directives(definition, tally)
     for operation in operations:
         _walk(operation.selection_set, 1, fragments, limits, tally, frozenset())
     _check(tally.aliases, limits.max_aliases, "aliases")
@@ -93,6 +99,21 @@ def _check(count: int, maximum: int, what: str) -> None:
         )
 
 
+def _count_directives(node: Node, tally: _Tally) -> None:
+    """Counts a node's directives; the same directive twice on one node is refused here,
+    once, rather than by validation once per copy (`@aa@aa@aa...`: one error each)."""
+    directives = getattr(node, "directives", None) or ()
+    tally.directives += len(directives)
+    names = [directive.name.value for directive in directives]
+    if len(set(names)) < len(names):
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise DocumentTooLargeError(
+            f"the directive @{repeated} is repeated on one location; at most once",
+            "repeated directives",
+            1,
+        )
+
+
 def _selections(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
@@ -100,7 +121,7 @@ def _selections(
     seen: frozenset[str],
 ) -> Iterator[tuple[FieldNode, frozenset[str]]]:
     for selection in selection_set.selections:
-        tally.directives += len(selection.directives or ())
+        _count_directives(selection, tally)
         if isinstance(selection, FieldNode):
             yield selection, seen
         elif isinstance(selection, InlineFragmentNode):
@@ -124,16 +145,16 @@ def _walk(
         raise DocumentTooLargeError(
             f"the document nests deeper than {limits.max_depth} levels", "depth", limits.max_depth
         )
-    repeats: dict[str, int] = {}
+    keys: Counter[str] = Counter()
     for field, field_seen in _selections(selection_set, fragments, tally, seen):
-        key = field.alias.value if field.alias else field.name.value
-        repeats[key] = count = repeats.get(key, 0) + 1
-        if count > limits.max_field_repeats:
+        key = (field.alias or field.name).value
+        keys[key] += 1
+        if keys[key] > limits.max_same_field:
             raise DocumentTooLargeError(
-                f"`{key}` is selected more than {limits.max_field_repeats} times in one "
-                "selection set",
-                "fieldRepeats",
-                limits.max_field_repeats,
+                f"the field {key} is selected more than {limits.max_same_field} times "
+                "in one selection set",
+                "same field",
+                limits.max_same_field,
             )
         tally.fields += 1
         if field.alias is not None:
@@ -146,6 +167,28 @@ def _walk(
             )
         if field.selection_set is not None:
             _walk(field.selection_set, depth + 1, fragments, limits, tally, field_seen)
+
+
+# Parsed in place of a document too long to parse: LimitedValidation refuses it by length.
+_UNPARSED = parse("{ __typename }")
+
+
+class LimitedParserCache(ParserCache):
+    """Strawberry's parser cache, which does not parse a document longer than the limit
+    (lexing 400 KB alone takes longer than a refusal may): LimitedValidation then
+    refuses it, naming the limit."""
+
+    def __init__(self, max_characters: int, *, maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_characters = max_characters
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if len(ctx.query or "") > self.max_characters:
+            ctx.graphql_document = _UNPARSED
+            yield
+            return
+        yield from super().on_parse()
 
 
 class LimitedValidation(ValidationCache):

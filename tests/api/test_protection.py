@@ -125,16 +125,29 @@ def _deep(levels: int) -> str:
             + " }",
             "aliases",
         ),
-        ("{ vehicles(first: 1) { edges { node { " + "vin " * 2000 + "} } } }", "fieldRepeats"),
+        ("{ vehicles(first: 1) { edges { node { " + "vin " * 2000 + "} } } }", "same field"),
         (
-            "{ "
-            + ("vehicles(first: 1) { edges { node { " + "vin make " * 19 + "} } } ") * 20
-            + "}",
+            "{ vehicles(first: 1) { edges { node { "
+            + ("dealer { " + "name " * 45 + "} ") * 15
+            + "} } } }",
             "fields",
         ),
-        ("{ vehicles(first: 1) { totalCount " + "@include(if: true) " * 200 + "} }", "directives"),
+        (
+            "{ vehicles(first: 1) { "
+            + "__typename @include(if: true) totalCount @include(if: true) " * 30
+            + "} }",
+            "directives",
+        ),
+        ("{ __typename " + "@aa" * 10 + " }", "repeated directives"),
     ],
-    ids=["deep nesting", "alias flood", "field duplication", "many fields", "directive flood"],
+    ids=[
+        "deep nesting",
+        "alias flood",
+        "field duplication",
+        "field flood",
+        "directive flood",
+        "directive overloading",
+    ],
 )
 async def test_attack_shapes_are_refused_before_validation(
     client: httpx.AsyncClient, query: str, limit: str
@@ -146,7 +159,9 @@ async def test_attack_shapes_are_refused_before_validation(
 
 
 async def test_a_token_flood_is_refused_by_the_parser(client: httpx.AsyncClient) -> None:
-    query = "{ vehicles(first: 1) { totalCount } }" + " " + "query Q { __typename } " * 3000
+    query = (
+        "{ vehicles(first: 1) { totalCount } }" + " " + "query Q { __typename } " * 700
+    )  # 3,500 tokens in 16,000 characters
     response = await client.post("/graphql", json={"query": query})
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"

@@ -90,8 +90,8 @@ async def test_a_field_repeated_past_the_limit_is_refused_before_validation(
     [error] = answer["errors"]
     assert error["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
-        "limit": "fieldRepeats",
-        "maximum": settings.max_query_field_repeats,
+        "limit": "same field",
+        "maximum": settings.max_query_same_field,
     }
     assert elapsed < QUICKLY
 
