@@ -21,8 +21,10 @@ MAX_INTEGER_DIGITS = 100
 # PostgreSQL's text cannot hold NUL; UTF-8 cannot encode an unpaired surrogate.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_TEXT = "text may not contain NUL characters or unpaired surrogates"
-# The request parameters beside the document that the API reads itself.
-_NAMED_PARAMETERS = ("operationName", "documentId")
+# The request's own parameters, which the API hashes, looks up and quotes before any
+# resolver runs. (Raw NUL or surrogates in a document are never valid GraphQL; a string
+# literal's "\u0000" escape is checked by schema/input_limits.py, naming the argument.)
+_NAMED_PARAMETERS = ("query", "operationName", "documentId")
 
 
 def unstorable(text: str) -> bool:
@@ -76,7 +78,7 @@ def decode_request_json(data: str | bytes, *, max_depth: int) -> Any:
     except RecursionError:
         raise MalformedJSON(f"JSON nested deeper than {max_depth} levels") from None
     except ValueError as error:  # json.JSONDecodeError among them
-        raise MalformedJSON(f"not valid JSON: {error}") from None
+        raise MalformedJSON("Unable to parse request body as JSON") from None
     _check_depth(value, max_depth)
     return value
 
