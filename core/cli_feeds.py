@@ -9,12 +9,11 @@ and a worker's sweep would finish it.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from core.cli import _fail, _load_settings, _servers, app
+from core.cli import DataDirOption, _fail, _load_settings, _servers, app
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ def ingest(
     feed_format: Annotated[
         str | None, typer.Option("--format", help="csv or jsonl (default: detected).")
     ] = None,
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Ingest a dealer feed: upsert its vehicles, withdraw those that left it, report."""
     from core.migrate import upgrade_to_head

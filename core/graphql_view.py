@@ -202,6 +202,8 @@ class GraphQLView(EventStreamGraphQL):
         self.rate_limiter = RateLimiter(redis)
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
+        self.max_json_depth = settings.max_json_depth
+        self.get_query_text = settings.get_query_text
         self.idempotency = IdempotencyStore(
             database.engine, retention=timedelta(seconds=settings.idempotency_retention_seconds)
         )
@@ -271,6 +273,7 @@ class GraphQLView(EventStreamGraphQL):
             raise
         if (
             response.status_code >= 500
+            or response.status_code == 429  # refused for now, not answered: retry later
             or not isinstance(response.body, bytes)
             or any(context.issues_credentials for context in _request_contexts.get() or ())
         ):

@@ -32,6 +32,17 @@ class UnsafeSettingsError(ValueError):
         self.reason = reason
 
 
+# Production's defaults where development's differ; a value set in the environment (or
+# passed) wins. Each one shows the schema to strangers or multiplies a request's work.
+PRODUCTION_DEFAULTS: dict[str, object] = {
+    "graphiql": False,
+    "introspection": False,
+    "field_suggestions": False,
+    "batching": False,
+    "get_query_text": False,
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -73,10 +84,21 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_echo: bool = False
+    # Nothing waits on PostgreSQL unbounded (README "When a dependency falters"): a new
+    # connection, a free pooled one, and each statement (server-side statement_timeout,
+    # and the same deadline on the client, which also holds when the server is stalled).
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     cors_origins: list[str] = Field(default_factory=list)
+    # What shows the schema and what multiplies a request's work. Production turns each
+    # off unless it is set explicitly (PRODUCTION_DEFAULTS below); development keeps it.
     graphiql: bool = True
-    introspection: bool = True
+    introspection: bool = True  # off: __schema, __type and _service are refused
+    field_suggestions: bool = True  # "Did you mean ...?" in error messages
+    batching: bool = True  # a JSON array of operations in one POST
+    get_query_text: bool = True  # off: GET runs persisted queries (hash or documentId) only
     # Serve the schema as an Apollo Federation v2 subgraph (_service, _entities), for a
     # router in front of the API; off (the default), the schema frontends and their code
     # generators see has no trace of Federation.
@@ -125,6 +147,8 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=3000, ge=10)
     max_batch_operations: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Nesting of a request's JSON (core/request_json.py); orjson re-encodes up to 254.
+    max_json_depth: int = Field(default=64, ge=4, le=200)
     # Cost budgets as (capacity, points restored a second), per kind of caller; a
     # partner's own budget may be set by partner id in RATE_LIMIT_PARTNERS.
     rate_limit_anonymous: tuple[int, int] = (10_000, 500)
@@ -143,6 +167,13 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: int = Field(default=25, ge=0, le=3600)
     # `autobroker worker` serves its own /metrics on this port (unset: none).
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The API's /metrics on a listener of its own, never on the public port; unset, only
+    # development serves /metrics beside /graphql (production then serves none).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips: addresses or networks, comma-separated, or "*"); empty, the
+    # client address is the socket's peer, whatever a header says.
+    forwarded_allow_ips: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -188,6 +219,19 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION and self.debug:
             raise ValueError("DEBUG must be off in production: it exposes error details")
         return self
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            for name, value in PRODUCTION_DEFAULTS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
+
+    @property
+    def metrics_on_api_port(self) -> bool:
+        """Is /metrics served beside /graphql? Only in development, without METRICS_PORT."""
+        return self.metrics_enabled and self.metrics_port is None and self.is_development
 
     @property
     def feeds_path(self) -> Path:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Function, Worker, func
 
 from core.db import Database, create_engine
-from core.redis import create_redis
+from core.redis import create_pool, create_redis
 from core.redis_keys import JOB_QUEUE
 from core.settings import Settings
 from jobs.context import JobResources
@@ -30,6 +30,7 @@ from jobs.payments import (
     reconcile_payments_job,
 )
 from jobs.pricing import refresh_quote_cache_job
+from jobs.resilient import ResilientWorker
 
 MAX_TRIES = 5
 JOB_TIMEOUT_SECONDS = 300
@@ -94,13 +95,16 @@ POLL_DELAY_SECONDS = 0.05
 def create_worker(
     settings: Settings, *, handle_signals: bool = True, burst: bool = False
 ) -> Worker:
-    """A worker on the configured Redis, with every job and schedule."""
-    return Worker(
+    """A worker on the configured Redis, with every job and schedule; it outlives Redis
+    outages (jobs/resilient.py) on the same bounded, circuit-guarded pool as the API."""
+    assert settings.redis_url is not None
+    return ResilientWorker(
         # Every run measured and traced (jobs/observed.py).
         functions=[observed(f if isinstance(f, Function) else func(f)) for f in FUNCTIONS],
         cron_jobs=[observed(job) for job in CRON_JOBS],
         queue_name=JOB_QUEUE,
         redis_settings=redis_settings(settings),
+        redis_pool=ArqRedis(create_pool(settings.redis_url), default_queue_name=JOB_QUEUE),
         on_startup=_startup(settings),
         on_shutdown=_shutdown,
         handle_signals=handle_signals,

@@ -124,6 +124,25 @@ class OrderEvent(SQLModel, table=True):
     at: datetime = created_at_field()
 
 
+class OrderEventOutbox(SQLModel, table=True):
+    """A committed order event whose publication on Redis failed, until the relay
+    (services/events.py) publishes it."""
+
+    __tablename__ = "order_event_outbox"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["order_id", "sequence"],
+            ["order_event.order_id", "order_event.sequence"],
+            name="fk_order_event_outbox_event",
+            ondelete="CASCADE",
+        ),
+    )
+
+    order_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    sequence: int = Field(primary_key=True)
+    created_at: datetime = created_at_field()
+
+
 class IdempotencyRecord(SQLModel, table=True):
     """The first response to a mutation request sent with an Idempotency-Key."""
 

@@ -48,7 +48,9 @@ class OrderOutcome:
     events: list[AppliedEvent] = field(default_factory=list)
 
 
-async def after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
+async def after_commit(
+    redis: Redis, events: list[AppliedEvent], *, engine: AsyncEngine | None = None
+) -> None:
     """What follows committed transitions: the moved vehicles leave every cache
     (services/vehicles/changes.py) and the events are published (also for
     services/payments, which applies transitions inside its own transactions)."""
@@ -59,7 +61,7 @@ async def after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
             {event.vehicle_id for event in moved},
             [event.vehicle_group for event in moved if event.vehicle_group is not None],
         )
-    await publish_order_events(redis, events)
+    await publish_order_events(redis, events, engine=engine)
 
 
 async def _usable_quote(
@@ -154,7 +156,7 @@ async def create_order(
                     now=now,
                 )
             )
-    await after_commit(redis, events)
+    await after_commit(redis, events, engine=engine)
     return OrderOutcome(order_id, events)
 
 
@@ -190,7 +192,7 @@ async def transition_order(
             conn, order_id, event, actor, reason=reason, expected_version=expected_version,
             reservation_ttl=reservation_ttl, now=now,
         )  # fmt: skip
-    await after_commit(redis, [applied])
+    await after_commit(redis, [applied], engine=engine)
     return OrderOutcome(order_id, [applied])
 
 

