@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -17,6 +19,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from core.settings import Settings
+
+log = logging.getLogger("autobroker.cli")
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -95,7 +99,9 @@ def _servers(
         )
         return
     try:
-        with embedded_servers(chosen, postgres=need_pg, redis=need_redis) as urls:
+        # `dev` (announce) also supervises its servers, restarting one that dies.
+        say = partial(typer.secho, fg=typer.colors.YELLOW, err=True) if announce else None
+        with embedded_servers(chosen, postgres=need_pg, redis=need_redis, supervise=say) as urls:
             started = settings.model_copy(
                 update={
                     "database_url": settings.database_url or urls.database_url,
@@ -298,7 +304,7 @@ def dev(
         # cleanly after it.
         signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            emulator = stripe_dev.running(stripe_socket, api_host=host, api_port=port)
+            emulator = stripe_dev.running(stripe_socket, settings, api_host=host, api_port=port)
             asyncio.run(_serve_with_worker(server, settings, emulator))
         except (_StopRequested, KeyboardInterrupt):
             typer.echo("stopped; embedded servers shut down cleanly")
@@ -308,7 +314,7 @@ def dev(
 
 
 async def _serve_with_worker(
-    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[None]
+    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[object]
 ) -> None:
     """The API, the job worker and what runs `beside` them (the Stripe emulator) in one
     event loop (`dev`)."""
@@ -320,9 +326,14 @@ async def _serve_with_worker(
         try:
             await server.serve()
         finally:
-            await worker.close()
+            # The worker outlives outages (jobs/resilient.py); whatever state an outage
+            # left it in, stopping it must not keep `dev` from its clean exit.
+            try:
+                await worker.close()
+            except Exception as error:  # noqa: BLE001 - logged, and the stop goes on
+                log.warning("worker stopped with an error", extra={"error": repr(error)})
             worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
 
 

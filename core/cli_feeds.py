@@ -55,7 +55,8 @@ async def _ingest(
     engine, redis = create_engine(settings), create_redis(settings.redis_url)
     try:
         run = await create_run(engine, source=source, url=url, dealer_id=dealer,
-                               feed_format=feed_format, requested_by="cli")  # fmt: skip
+                               feed_format=feed_format, requested_by="cli",
+                               allowed_networks=settings.feed_allowed_networks)  # fmt: skip
         with _bar() as bar:
             task = bar.add_task(f"feed run {run['id']}", total=None, rows=0)
 
@@ -65,7 +66,8 @@ async def _ingest(
 
             lease = timedelta(seconds=settings.feed_lease_seconds)
             outcome = await ingest_run(engine, redis, run["id"], lease=lease, on_progress=show,
-                                       retry_unavailable=False)  # fmt: skip
+                                       retry_unavailable=False,
+                                       allowed_networks=settings.feed_allowed_networks)  # fmt: skip
         async with engine.connect() as conn:
             found = await fetch_rejections(
                 conn, [run["id"]], after_line=None, limit=SHOWN_REJECTIONS

@@ -41,6 +41,7 @@ from schema.response_cache import ResponseCachePolicy
 from schema.scalars import SCALAR_OVERRIDES
 from schema.socket_documents import RegisteredOperationsOnSockets
 from schema.subscriptions import Subscription
+from schema.text_inputs import StorableText
 from schema.throttle import QueryCostLimiter, bucket_for
 from schema.tracing import TracedOperations
 
@@ -115,6 +116,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
+        StorableText,  # schema/text_inputs.py: after the limits, before anything reads input
         RegisteredOperationsOnSockets,  # after validation, before cost is charged
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, limit_for=bucket_for),
     ]
