@@ -33,17 +33,13 @@ def callers(cast: Cast) -> Callers:
                       partner_key=cast.partner_key)  # fmt: skip
 
 
-def _dsn(database: str) -> str:
-    return database.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 async def test_the_corpus_breaks_nothing(fuzzed: LiveApp, callers: Callers, database: str) -> None:
     figures = Figures()
     with client_for(fuzzed) as client:
         await asyncio.to_thread(send_corpus, client, figures, callers)
     print(figures.report(1))
     assert figures.failures == []
-    assert await aftermath(_dsn(database), fuzzed) == []
+    assert await aftermath(database, fuzzed) == []
 
 
 async def test_generated_documents_break_nothing(
@@ -57,4 +53,4 @@ async def test_generated_documents_break_nothing(
     print(figures.report(1))
     assert set(figures.requests) == {"anonymous", "buyer", "dealer", "partner", "staff"}
     assert figures.failures == []
-    assert await aftermath(_dsn(database), fuzzed) == []
+    assert await aftermath(database, fuzzed) == []

@@ -116,7 +116,7 @@ def main() -> int:
             print(f"[{elapsed / 60:5.1f} min] {sum(figures.requests.values()):,} requests, "
                   f"{len(figures.failures):,} failures", flush=True)  # fmt: skip
         send_corpus(client, figures, cast.callers(settings))
-        left_behind = asyncio.run(aftermath(dsn, live))
+        left_behind = asyncio.run(aftermath(settings.database_url, live))
         print(f"\nseeds {arguments.seed}..{round_seed - 1}, {EXAMPLES_PER_ROUND} documents each")
         print(figures.report(time.monotonic() - started))
         print(
