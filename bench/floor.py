@@ -32,22 +32,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.operations import CATALOG_PAGE, VEHICLE_DETAIL, sha256_hex
-from core.db import SERVER_SETTINGS, current_counter
+from core.db import SERVER_SETTINGS, create_engine, current_counter
 from core.settings import Settings, get_settings
 from models.base import utcnow
-from models.vehicle import VehicleStatus
 from schema.ids import to_global_id
 from services.pricing.engine import (
-    MarketData,
     PricedQuote,
-    VehicleFacts,
     check_destination,
     price_vehicle,
 )
 from services.pricing.errors import PricingError, UnsupportedDestinationError
+from services.pricing.model_serving import ACTIVE_MODEL
 from services.pricing.quotes import check_quotable
 from services.pricing.rules import RULES_VERSION, current_rules
-from services.pricing.valuation import _VALUATION, Subject
+from services.pricing.valuation import _VALUATION, Subject, valued_subjects
 from services.vehicles.catalog import Ordering, SortDirection, VehicleSort, encode_cursor
 
 JSON = "application/json"
@@ -187,29 +185,9 @@ async def _value(conn: asyncpg.Connection, vehicle_ids: list[int]) -> dict[int, 
         "per_side": rules.comparable_nearest_per_side,
     }
     rows = await _fetch(conn, VALUATION_SQL, *(params[name] for name in VALUATION_PARAMS))
-    subjects: dict[int, Subject] = {}
-    for row in rows:
-        value = row["market_value_minor"]
-        facts = VehicleFacts(
-            vehicle_id=row["id"],
-            make=row["make"],
-            model=row["model"],
-            year=row["year"],
-            price=Decimal(row["price_minor"]) / MINOR,
-            currency=row["currency"],
-            location_country=row["location_country"],
-            first_registration=row["first_registration"],
-            mileage_km=row["mileage_km"],
-        )
-        market = MarketData(
-            comparable_count=int(row["comparable_count"]),
-            market_value=None if value is None else Decimal(value) / MINOR,
-            reserved_count=int(row["reserved_count"]),
-            listed_count=int(row["listed_count"]),
-        )
-        status = VehicleStatus(row["status"])
-        subjects[row["id"]] = Subject(facts, status, row["price_minor"], market)
-    return subjects
+    # asyncpg records read by column name like SQLAlchemy's mappings: the API's own code
+    # builds the subjects, the serving valuation model's batch included.
+    return valued_subjects(rows, rules)
 
 
 def _price(subjects: dict[int, Subject], vehicle_id: int, destination: str) -> PricedQuote | None:
@@ -444,6 +422,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             server_settings={"application_name": "autobroker-floor", **SERVER_SETTINGS},
         )
         pools.append(pool)
+        # The valuation model the API serves, loaded once: the same prices, byte for byte.
+        engine = create_engine(settings)
+        try:
+            await ACTIVE_MODEL.refresh(engine)
+        finally:
+            await engine.dispose()
         try:
             yield
         finally:

@@ -43,6 +43,7 @@ from schema.pricing import DeliveredPrice
 from services.dealers import fetch_dealers_by_ids
 from services.pricing.delivered import delivered_prices
 from services.pricing.engine import check_destination
+from services.pricing.model_serving import ACTIVE_MODEL
 from services.pricing.rules import current_rules
 from services.vehicles import catalog
 
@@ -250,6 +251,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The valuation model the API serves, loaded once: the same prices.
+        await ACTIVE_MODEL.refresh(database.engine)
         try:
             yield
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -44,6 +45,7 @@ from schema.build import build_schema
 from services.accounts.partners import find_live_api_key
 from services.accounts.session_check import SessionCheck
 from services.payments.stripe_gateway import create_payment_gateway
+from services.pricing.model_serving import watch_active_model
 
 log = logging.getLogger("autobroker.http")
 REQUEST_ID_HEADER = "x-request-id"
@@ -192,6 +194,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.resources = resources
         await order_events.start()
         await relay.start()
+        # Every replica follows the active valuation model (services/pricing/model_serving.py).
+        model_watch = asyncio.create_task(
+            watch_active_model(database.engine, settings.valuation_model_check_seconds),
+            name="valuation-model-watch",
+        )
         # Everything built at start (schema, modules, pools) lives as long as the process:
         # freezing it keeps the collector from walking it again on every full pass, which
         # the profile showed as multi-millisecond pauses under load.
@@ -206,6 +213,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await view.open_sockets.close_all()
             await view.open_streams.close_all()
             await relay.stop()
+            model_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await model_watch
             await order_events.stop()
             if payments is not None:
                 await payments.aclose()

@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     # Feed URLs must lead to public internet addresses (services/feeds/addresses.py); these
     # networks are allowed too, e.g. ["10.20.0.0/16"] for a feed server on the LAN.
     feed_allowed_networks: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    # Valuation model: how often a replica looks for a newly activated model; a feed run
+    # that created or updated this many vehicles queues a retraining.
+    valuation_model_check_seconds: float = Field(default=30.0, gt=0, le=3600)
+    valuation_retrain_after_feed_rows: int = Field(default=5000, ge=1)
 
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

@@ -3,7 +3,9 @@
 `ingest_feed` is enqueued as `feed-run:<run id>:<n>` (services/feeds/runs.py); any
 number of its jobs apply the run once (the claim's lease decides). A feed that cannot be
 fetched right now is retried with exponential backoff, `MAX_TRIES` tries in all, then
-the run fails with the reason. The worker's job timeout (5 minutes) bounds a run: about
+the run fails with the reason. A run that created or updated at least
+VALUATION_RETRAIN_AFTER_FEED_ROWS vehicles queues a valuation retraining. The worker's
+job timeout (5 minutes) bounds a run: about
 two million rows (bench/ingest.py measures the rate); a longer timeout here would also
 delay arq's own recovery of every other job, which waits for the longest timeout.
 """
@@ -18,6 +20,7 @@ from arq import Retry
 
 from core.job_queue import ArqJobQueue
 from jobs.context import resources
+from jobs.valuation import retrain_after_feed
 from services.feeds.errors import FeedUnavailableError
 from services.feeds.ingest import ingest_run
 from services.feeds.sweep import sweep_unfinished
@@ -55,6 +58,7 @@ async def ingest_feed_job(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
     # Not **result: LogRecord owns the attribute name "created".
     extra = {"job": "ingest_feed", "counts": result, "reason": outcome.failure_reason}
     log.info("feed run %s", outcome.status.value.lower(), extra=extra)
+    await retrain_after_feed(ctx, run_id, outcome.counts.created + outcome.counts.updated)
     return result
 
 

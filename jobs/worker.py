@@ -8,6 +8,8 @@ is logged. Feature modules add their job functions to `FUNCTIONS` and schedules 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from arq import cron
@@ -31,6 +33,8 @@ from jobs.payments import (
 )
 from jobs.pricing import refresh_quote_cache_job
 from jobs.resilient import ResilientWorker
+from jobs.valuation import RETRAIN_JOB, retrain_valuation_job
+from services.pricing.model_serving import watch_active_model
 
 MAX_TRIES = 5
 JOB_TIMEOUT_SECONDS = 300
@@ -44,6 +48,8 @@ FUNCTIONS: list[Any] = [
     func(apply_stripe_event_job, name="apply_stripe_event", max_tries=MAX_TRIES),
     func(reconcile_payments_job, name="reconcile_payments", max_tries=MAX_TRIES),
     func(sweep_idempotency_records_job, name="sweep_idempotency_records", max_tries=MAX_TRIES),
+    # Training is minutes at most; a failed one waits for the next trigger, not 5 tries.
+    func(retrain_valuation_job, name=RETRAIN_JOB, max_tries=2),
 ]
 
 CRON_JOBS: list[Any] = [
@@ -60,6 +66,15 @@ CRON_JOBS: list[Any] = [
         second=10,
         unique=True,
     ),
+    # Daily, at a quiet hour (UTC).
+    cron(
+        retrain_valuation_job,
+        name="cron:retrain_valuation",
+        hour=3,
+        minute=17,
+        second=0,
+        unique=True,
+    ),
 ]
 
 
@@ -72,11 +87,21 @@ def _startup(settings: Settings) -> Any:
             redis=create_redis(settings.redis_url),
         )
         open_payment_gateway(ctx, settings)
+        # The worker quotes too (refresh_quote_cache): it follows the active valuation model.
+        ctx["valuation_model_watch"] = asyncio.create_task(
+            watch_active_model(ctx["resources"].database.engine,
+                               settings.valuation_model_check_seconds)
+        )  # fmt: skip
 
     return startup
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    watch: asyncio.Task[None] | None = ctx.get("valuation_model_watch")
+    if watch is not None:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
     await close_payment_gateway(ctx)
     res: JobResources | None = ctx.get("resources")
     if res is not None:

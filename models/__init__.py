@@ -7,6 +7,7 @@ from models.order import IdempotencyRecord, Order, OrderEvent, OrderEventOutbox,
 from models.payment import Payment, PaymentStatus, Refund, RefundStatus, StripeEvent
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.trusted_document import TrustedDocument
+from models.valuation_model import ValuationModelRecord
 from models.vehicle import BodyType, CurrencyCode, FuelType, Transmission, Vehicle, VehicleStatus
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "TrustedDocument",
     "User",
     "UserRole",
+    "ValuationModelRecord",
     "VatScheme",
     "Vehicle",
     "VehicleStatus",

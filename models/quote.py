@@ -38,6 +38,14 @@ class MarketPosition(enum.StrEnum):
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 
 
+class ValuationSource(enum.StrEnum):
+    """What gave the market value: the valuation model, the comparables, or nothing."""
+
+    MODEL = "MODEL"
+    COMPARABLES = "COMPARABLES"
+    NONE = "NONE"
+
+
 class VatScheme(enum.StrEnum):
     """MARGIN: a used car, no VAT shown on its price; NEW_VEHICLE: VAT on every line."""
 
@@ -114,6 +122,9 @@ class Quote(SQLModel, table=True):
     market_position: str = Field(max_length=20, nullable=False)
     comparable_count: int = Field(nullable=False)
     market_value_minor: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # Null on quotes made before valuation models: COMPARABLES, or NONE without a value.
+    valuation_source: str | None = Field(default=None, max_length=20)
+    valuation_model_version: int | None = Field(default=None, sa_type=sa.BigInteger)
     valid_until: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False)
     created_at: datetime = created_at_field()
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from models.base import utcnow
-from models.quote import MarketPosition, QuoteLineKind, VatScheme
+from models.quote import MarketPosition, QuoteLineKind, ValuationSource, VatScheme
 from models.vehicle import CurrencyCode
 from schema.context import Info
 from schema.ids import to_global_id
@@ -30,6 +30,14 @@ strawberry.enum(
     ),
 )
 strawberry.enum(QuoteLineKind, description="What a quote line charges for.")
+strawberry.enum(
+    ValuationSource,
+    description=(
+        "What gave the market value: MODEL, the valuation model learned from the catalog "
+        "(when its 80 % interval is narrow enough); COMPARABLES, the mileage-adjusted "
+        "median of comparable vehicles; NONE, neither (INSUFFICIENT_DATA)."
+    ),
+)
 strawberry.enum(
     VatScheme,
     description=(
@@ -76,7 +84,17 @@ class DeliveredPrice:
     market_position: MarketPosition
     comparable_count: int = strawberry.field(description="Comparable vehicles valued.")
     market_value: Money | None = strawberry.field(
-        description="Mileage-adjusted median price of the comparables; null if too few."
+        description=(
+            "The market value the asking price is compared with: the valuation model's when "
+            "it is confident, else the mileage-adjusted median of the comparables; null if "
+            "neither can value the vehicle."
+        )
+    )
+    valuation_source: ValuationSource = strawberry.field(
+        description="What gave the market value; the vehicle line says why."
+    )
+    valuation_model_version: int | None = strawberry.field(
+        description="The valuation model's version when it gave the market value."
     )
     rules_version: str = strawberry.field(description="Pricing rules applied, e.g. 2026-11.")
 
@@ -94,6 +112,8 @@ class DeliveredPrice:
             market_value=(
                 None if pricing.market_value is None else _money(pricing.market_value, currency)
             ),
+            valuation_source=pricing.valuation_source,
+            valuation_model_version=pricing.valuation_model_version,
             rules_version=pricing.rules_version,
         )
 
@@ -115,7 +135,17 @@ class Quote(Node):
     market_position: MarketPosition
     comparable_count: int = strawberry.field(description="Comparable vehicles valued.")
     market_value: Money | None = strawberry.field(
-        description="Mileage-adjusted median price of the comparables; null if too few."
+        description=(
+            "The market value the asking price is compared with: the valuation model's when "
+            "it is confident, else the mileage-adjusted median of the comparables; null if "
+            "neither can value the vehicle."
+        )
+    )
+    valuation_source: ValuationSource = strawberry.field(
+        description="What gave the market value; the vehicle line says why."
+    )
+    valuation_model_version: int | None = strawberry.field(
+        description="The valuation model's version when it gave the market value."
     )
     rules_version: str = strawberry.field(description="Pricing rules applied, e.g. 2026-11.")
     created_at: datetime
@@ -141,6 +171,8 @@ class Quote(Node):
             market_value=(
                 None if pricing.market_value is None else _money(pricing.market_value, currency)
             ),
+            valuation_source=pricing.valuation_source,
+            valuation_model_version=pricing.valuation_model_version,
             rules_version=pricing.rules_version,
             created_at=stored.created_at,
             valid_until=stored.valid_until,

@@ -7,6 +7,12 @@
     cache.py      Redis: computed pricings for 5 minutes; invalidate_vehicle_quotes
     quotes.py     use-case: request_quote / quote_vehicle persist a quote; fetch_quotes
     delivered.py  catalog prices for a page of vehicles in one statement
+    model_features.py    the valuation model's features (a listing -> a row of numbers)
+    model_training.py    LightGBM point and interval boosters; their stored bytes
+    model_evaluation.py  held-out MdAPE beside the comparables', coverage; accept or refuse
+    model_store.py       versions in PostgreSQL, one active, switched in one transaction
+    model_retraining.py  use-case: read the catalog, train, evaluate, store, activate
+    model_serving.py     the process's serving model, polled; batched predictions
 
 Whoever changes a vehicle's price or status calls `invalidate_vehicle_quotes(redis, id)`
 after committing.

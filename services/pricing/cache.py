@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from core.redis_keys import QUOTE_CACHE_PREFIX
 from models.quote import MarketPosition, QuoteLineKind, VatScheme
-from services.pricing.engine import PricedLine, PricedQuote, VehicleFacts
+from services.pricing.engine import PricedLine, PricedQuote, VehicleFacts, recorded_source
 
 log = logging.getLogger("autobroker.pricing")
 
@@ -90,6 +90,8 @@ def _decode_quote(data: dict[str, Any]) -> PricedQuote:
         market_position=MarketPosition(data["market_position"]),
         comparable_count=data["comparable_count"],
         market_value=None if value is None else Decimal(value),
+        valuation_source=recorded_source(data.get("valuation_source"), value),
+        valuation_model_version=data.get("valuation_model_version"),
     )
 
 

@@ -13,9 +13,12 @@ Decisions:
   2006/112/EC art. 2(2)(b)): no first registration, or at most 6 months since it, or at
   most 6,000 km. New vehicles pay the destination's VAT on every line; other cars are
   sold under the margin scheme, with no VAT on the vehicle line.
-- The market position compares the asking price with the mileage-adjusted median of
-  the comparables; with fewer comparables than the rules' minimum it is
-  INSUFFICIENT_DATA and no market value is reported rather than a guess.
+- The market value is the valuation model's when one serves and is confident (its 80 %
+  interval at most `rules.model_max_interval_share` of its value wide), else the
+  mileage-adjusted median of the comparables; with neither (fewer comparables than the
+  rules' minimum) the position is INSUFFICIENT_DATA and no market value is reported
+  rather than a guess. The vehicle line says which valued the car, and why.
+- The demand surcharge is not added to an asking price already above the market value.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from models.quote import MarketPosition, QuoteLineKind, VatScheme
+from models.quote import MarketPosition, QuoteLineKind, ValuationSource, VatScheme
 from services.pricing.demand import demand_rate
 from services.pricing.errors import UnsupportedDestinationError, VehicleNotPriceableError
 from services.pricing.rules import RuleSet, road_distance_km, rules_for
@@ -54,6 +57,19 @@ class VehicleFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelValuation:
+    """The valuation model's value of a vehicle and its 80 % interval."""
+
+    version: int
+    value: Decimal
+    low: Decimal
+    high: Decimal
+
+    def relative_width(self) -> Decimal:
+        return (self.high - self.low) / self.value if self.value > 0 else Decimal("Infinity")
+
+
+@dataclass(frozen=True, slots=True)
 class MarketData:
     """Comparable listings of the vehicle, as the valuation query found them."""
 
@@ -61,6 +77,17 @@ class MarketData:
     market_value: Decimal | None  # mileage-adjusted median price; None without comparables
     reserved_count: int  # comparables reserved right now
     listed_count: int  # comparables on the market (available or reserved)
+    model: ModelValuation | None = None  # None when no model serves
+
+
+@dataclass(frozen=True, slots=True)
+class MarketValue:
+    """The value the quote compares the asking price with, and what it says of it."""
+
+    value: Decimal | None  # None: too few comparables and no confident model
+    note: str
+    source: ValuationSource
+    model_version: int | None = None  # the model's, when it gave the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +115,15 @@ class PricedQuote:
     market_position: MarketPosition
     comparable_count: int
     market_value: Decimal | None
+    valuation_source: ValuationSource = ValuationSource.COMPARABLES
+    valuation_model_version: int | None = None
+
+
+def recorded_source(source: str | None, value: object) -> ValuationSource:
+    """A stored valuation source; one stored before models existed was the comparables'."""
+    if source is not None:
+        return ValuationSource(source)
+    return ValuationSource.NONE if value is None else ValuationSource.COMPARABLES
 
 
 def check_destination(country: str, rules: RuleSet) -> str:
@@ -116,10 +152,35 @@ def vat_scheme(vehicle: VehicleFacts, as_of: date, rules: RuleSet) -> VatScheme:
     return VatScheme.MARGIN
 
 
+def market_value(market: MarketData, rules: RuleSet) -> MarketValue:
+    """The model's value when it is confident, the comparables' otherwise (see above)."""
+    model, count = market.model, market.comparable_count
+    if model is not None:
+        width = model.relative_width()
+        if width <= rules.model_max_interval_share:
+            note = (f"model v{model.version} values it at {_money(model.value, rules.currency)}"
+                    f" (80 % interval {_money(model.low)}-{_money(model.high)})")  # fmt: skip
+            return MarketValue(model.value, note, ValuationSource.MODEL, model.version)
+        why = f"model v{model.version} unsure: interval {_percent(_rounded(width))} wide"
+    else:
+        why = "no model"
+    value = market.market_value
+    if count < rules.comparable_min_count or value is None or value <= 0:
+        return MarketValue(
+            None, f"{count} comparables, too few to value it ({why})", ValuationSource.NONE
+        )
+    note = f"{count} comparables value it at {_money(value, rules.currency)} ({why})"
+    return MarketValue(value, note, ValuationSource.COMPARABLES)
+
+
+def _rounded(rate: Decimal) -> Decimal:
+    return rate.quantize(CENT, ROUND_HALF_UP)
+
+
 def market_position(price: Decimal, market: MarketData, rules: RuleSet) -> MarketPosition:
     """How the asking price compares with the market value, or INSUFFICIENT_DATA."""
-    value = market.market_value
-    if market.comparable_count < rules.comparable_min_count or value is None or value <= 0:
+    value = market_value(market, rules).value
+    if value is None or value <= 0:
         return MarketPosition.INSUFFICIENT_DATA
     if price < value * (1 - rules.fair_band):
         return MarketPosition.BELOW_MARKET
@@ -128,8 +189,8 @@ def market_position(price: Decimal, market: MarketData, rules: RuleSet) -> Marke
     return MarketPosition.FAIR
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
+def _money(amount: Decimal, currency: str = "") -> str:
+    return f"{amount:,.2f} {currency}".rstrip()
 
 
 def _percent(rate: Decimal) -> str:
@@ -150,7 +211,7 @@ def _net_lines(
         f"{name}: asking price; new vehicle, VAT of {destination} applies"
         if scheme is VatScheme.NEW_VEHICLE
         else f"{name}: asking price; used car under the margin scheme, no VAT shown"
-    )
+    ) + f"; {market_value(market, rules).note}"
     if origin == destination:
         transport_label = f"Delivery within {origin}"
     else:
@@ -162,8 +223,12 @@ def _net_lines(
         f"{_money(rules.broker_fee_floor, currency)}, at most "
         f"{_money(rules.broker_fee_ceiling, currency)}"
     )
+    above = market_position(vehicle.price, market, rules) is MarketPosition.ABOVE_MARKET
     demand_label = (
-        f"Demand adjustment: +{_percent(rate)} of the vehicle price "
+        "Demand adjustment: none, the asking price is above the market value "
+        f"({market.reserved_count} of {market.listed_count} comparable listings reserved)"
+        if above
+        else f"Demand adjustment: +{_percent(rate)} of the vehicle price "
         f"({market.reserved_count} of {market.listed_count} comparable listings reserved; "
         f"at most {_percent(rules.demand_max_rate)})"
     )
@@ -176,7 +241,7 @@ def _net_lines(
             f"Registration fee in {destination} (administrative charges)",
             rules.registration_fees[destination],
         ),
-        (QuoteLineKind.DEMAND_ADJUSTMENT, demand_label, price * rate),
+        (QuoteLineKind.DEMAND_ADJUSTMENT, demand_label, Decimal(0) if above else price * rate),
     ]
 
 
@@ -213,6 +278,8 @@ def price_vehicle(
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     vat = sum((line.vat for line in lines), Decimal("0.00"))
     position = market_position(vehicle.price, market, rules)
+    valuation = market_value(market, rules)
+    value = valuation.value
     return PricedQuote(
         vehicle_id=vehicle.vehicle_id,
         destination_country=destination,
@@ -225,9 +292,7 @@ def price_vehicle(
         total=subtotal + vat,
         market_position=position,
         comparable_count=market.comparable_count,
-        market_value=(
-            None
-            if position is MarketPosition.INSUFFICIENT_DATA or market.market_value is None
-            else to_cents(market.market_value)
-        ),
+        market_value=None if value is None else to_cents(value),
+        valuation_source=valuation.source,
+        valuation_model_version=valuation.model_version,
     )

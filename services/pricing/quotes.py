@@ -30,7 +30,13 @@ from models.base import utcnow
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.vehicle import VehicleStatus
 from services.pricing.cache import cached_pricing, invalidate_vehicle_quotes, store_pricing
-from services.pricing.engine import PricedLine, PricedQuote, check_destination, price_vehicle
+from services.pricing.engine import (
+    PricedLine,
+    PricedQuote,
+    check_destination,
+    price_vehicle,
+    recorded_source,
+)
 from services.pricing.errors import VehicleNotFoundError, VehicleUnavailableError
 from services.pricing.rules import RULES_VERSION, rules_for
 from services.pricing.valuation import MINOR_PER_MAJOR, Subject, fetch_subject, value_vehicles
@@ -129,6 +135,8 @@ async def _persist(conn: AsyncConnection, pricing: PricedQuote, now: datetime) -
                 market_value_minor=(
                     None if pricing.market_value is None else _minor(pricing.market_value)
                 ),
+                valuation_source=pricing.valuation_source.value,
+                valuation_model_version=pricing.valuation_model_version,
                 valid_until=valid_until,
                 created_at=now,
             )
@@ -200,6 +208,8 @@ def _stored(row: Any, lines: list[PricedLine]) -> StoredQuote:
         market_position=MarketPosition(row["market_position"]),
         comparable_count=row["comparable_count"],
         market_value=None if value is None else _major(value),
+        valuation_source=recorded_source(row["valuation_source"], value),
+        valuation_model_version=row["valuation_model_version"],
     )
     return StoredQuote(row["id"], pricing, row["created_at"], row["valid_until"])
 

@@ -155,6 +155,11 @@ class RuleSet:
     mileage_factor_max: Decimal
     # Within +-fair_band of the market value an asking price is FAIR.
     fair_band: Decimal
+    # The valuation model's value replaces the comparables' when its 80 % interval is at
+    # most this share of the value wide. Assumption: the held-out MdAPE of a good model
+    # is 3-4 % and its typical interval 12-16 % wide; wider than 20 % means the model saw
+    # too few cars like this one (a rare model, year or trim), where it guesses.
+    model_max_interval_share: Decimal
 
 
 _ALL_LINES = frozenset(QuoteLineKind)
@@ -186,6 +191,7 @@ RULES: Mapping[str, RuleSet] = MappingProxyType({
         mileage_factor_min=Decimal("0.75"),
         mileage_factor_max=Decimal("1.25"),
         fair_band=Decimal("0.05"),
+        model_max_interval_share=Decimal("0.20"),
     ),
 })  # fmt: skip
 

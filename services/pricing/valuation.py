@@ -19,7 +19,7 @@ comparables each) takes about 30 ms this way, against 1.3 s reading every compar
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,15 +27,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from models.base import utcnow
 from models.vehicle import VehicleStatus
-from services.pricing.engine import MarketData, VehicleFacts
+from services.pricing.engine import MarketData, ModelValuation, VehicleFacts
+from services.pricing.model_features import Listing
+from services.pricing.model_serving import ACTIVE_MODEL
 from services.pricing.rules import RuleSet
 
 MINOR_PER_MAJOR = Decimal(100)
 
 _SUBJECT_COLUMNS = """
     s.id, s.make, s.model, s.year, s.price_minor, s.currency, s.location_country,
-    s.first_registration, s.mileage_km, s.status"""
+    s.first_registration, s.mileage_km, s.status, s.trim, s.fuel, s.transmission,
+    s.body_type, s.power_kw"""
 
 # A comparable of subject `s` in model year `y.year`; the (lower(make), lower(model), year,
 # mileage_km) index serves it in mileage order from the subject's mileage, both ways.
@@ -107,14 +111,22 @@ def _facts(row: Any) -> VehicleFacts:
     )
 
 
-def _market(row: Any) -> MarketData:
+def _market(row: Any, model: ModelValuation | None) -> MarketData:
     value = row["market_value_minor"]
     return MarketData(
         comparable_count=int(row["comparable_count"]),
         market_value=None if value is None else Decimal(value) / MINOR_PER_MAJOR,
         reserved_count=int(row["reserved_count"]),
         listed_count=int(row["listed_count"]),
+        model=model,
     )
+
+
+def _listing(row: Any) -> Listing:
+    return Listing(row["id"], row["make"], row["model"], row["trim"], row["year"],
+                   row["first_registration"], row["mileage_km"], row["fuel"],
+                   row["transmission"], row["body_type"], row["power_kw"],
+                   row["location_country"])  # fmt: skip
 
 
 async def value_vehicles(
@@ -134,11 +146,23 @@ async def value_vehicles(
             "per_side": rules.comparable_nearest_per_side,
         },
     )
+    return valued_subjects(result.mappings().all(), rules)
+
+
+def valued_subjects(rows: Sequence[Any], rules: RuleSet) -> dict[int, Subject]:
+    """The subjects of the valuation statement's rows, valued by the serving model too."""
+    # The model values the vehicles in the rules' currency (the one it learned), all at once.
+    modelled = [row for row in rows if row["currency"] == rules.currency]
+    values = ACTIVE_MODEL.value([_listing(row) for row in modelled], as_of=utcnow().date())
+    by_id = {row["id"]: value for row, value in zip(modelled, values, strict=True)}
     return {
         row["id"]: Subject(
-            _facts(row), VehicleStatus(row["status"]), row["price_minor"], _market(row)
+            _facts(row),
+            VehicleStatus(row["status"]),
+            row["price_minor"],
+            _market(row, by_id.get(row["id"])),
         )
-        for row in result.mappings()
+        for row in rows
     }
 
 

@@ -112,7 +112,8 @@ async def test_request_quote_returns_a_persisted_explained_quote(
                 {
                     "kind": "VEHICLE_PRICE",
                     "label": f"2020 Pricingtest {model}: asking price; used car under the "
-                    "margin scheme, no VAT shown",
+                    "margin scheme, no VAT shown; 5 comparables value it at 21,000.00 EUR "
+                    "(no model)",
                     "amount": _eur("20000.00"),
                     "vatRate": "0",
                     "vat": _eur("0.00"),
