@@ -125,6 +125,8 @@ def main() -> int:
         left_behind = asyncio.run(aftermath(settings.database_url, live))
         print(f"\nseeds {arguments.seed}..{round_seed - 1}, {EXAMPLES_PER_ROUND} documents each")
         print(figures.report(time.monotonic() - started))
+        for label, replay in figures.failing_requests.items():
+            print(f"\nfailing request {label[:60]!r}:\n{replay}")
         print(
             "after the run: " + ("; ".join(left_behind) or "nothing left behind, invariants held")
         )
