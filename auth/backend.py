@@ -5,6 +5,10 @@ Credentials, one per request:
 - `X-API-Key: <key>` for partners (see auth/api_keys.py),
 - neither: the anonymous principal, which may browse the catalog.
 
+An access token is honoured only while its sign-in is alive and its account exists as
+the token describes it (`session_alive`, services/accounts/session_check.py): after
+logout, a revoked sign-in or a deleted account it is refused like an expired one.
+
 A credential that is present but wrong (expired, forged, revoked, two at once, another
 scheme) fails the whole request with 401 and a GraphQL-shaped `UNAUTHENTICATED` error,
 rather than quietly downgrading the caller to anonymous: a client with a stale token
@@ -24,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 
 from auth.api_keys import InvalidApiKeyError, api_key_matches, parse_api_key
 from auth.principal import ANONYMOUS, Principal
-from auth.tokens import InvalidTokenError, TokenCodec
+from auth.tokens import AccessClaims, InvalidTokenError, TokenCodec
 
 API_KEY_HEADER = "x-api-key"
 _PAYLOAD_TOKEN_KEYS = ("authorization", "authtoken", "token")
@@ -42,6 +46,10 @@ class StoredApiKey(Protocol):
 
 
 ApiKeyLookup = Callable[[str], Awaitable[StoredApiKey | None]]
+SessionAlive = Callable[[AccessClaims], Awaitable[bool]]
+SESSION_ENDED = (
+    "this sign-in has ended (signed out, revoked, or the account changed); sign in again"
+)
 
 
 class AuthenticationFailed(AuthenticationError):
@@ -56,16 +64,19 @@ class AuthenticationFailed(AuthenticationError):
 class Authenticator:
     """Turns credentials into a `Principal`: tokens checked locally, API keys by prefix."""
 
-    def __init__(self, codec: TokenCodec, find_api_key: ApiKeyLookup) -> None:
+    def __init__(
+        self, codec: TokenCodec, find_api_key: ApiKeyLookup, session_alive: SessionAlive
+    ) -> None:
         self._codec = codec
         self._find_api_key = find_api_key
+        self._session_alive = session_alive
 
     async def authenticate(self, *, authorization: str | None, api_key: str | None) -> Principal:
         """The caller's principal; `AuthenticationFailed` for a bad or ambiguous credential."""
         if authorization is not None and api_key is not None:
             raise AuthenticationFailed("send either Authorization or X-API-Key, not both")
         if authorization is not None:
-            return self._bearer(authorization)
+            return await self._bearer(authorization)
         if api_key is not None:
             return await self._partner(api_key)
         return ANONYMOUS
@@ -85,7 +96,7 @@ class Authenticator:
             token = f"Bearer {token}"
         return await self.authenticate(authorization=token, api_key=key)
 
-    def _bearer(self, authorization: str) -> Principal:
+    async def _bearer(self, authorization: str) -> Principal:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("use the Bearer scheme: Authorization: Bearer <token>")
@@ -93,6 +104,8 @@ class Authenticator:
             claims = self._codec.verify(token.strip())
         except InvalidTokenError as error:
             raise AuthenticationFailed(str(error), bearer=True) from None
+        if not await self._session_alive(claims):
+            raise AuthenticationFailed(SESSION_ENDED, bearer=True)
         return Principal.user(claims.user_id, claims.role, dealer_id=claims.dealer_id)
 
     async def _partner(self, text: str) -> Principal:

@@ -1,8 +1,10 @@
 """Access tokens (JWT) and refresh tokens (opaque).
 
 Access token: a JWT signed with HS256 and `JWT_SECRET`, header `typ: at+jwt`
-(RFC 9068), claims `iss`, `aud`, `sub` (the user id), `role`, `dealer` (dealers only),
-`iat`, `exp` (`ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default) and a random `jti`.
+(RFC 9068), claims `iss`, `aud`, `sub` (the user id), `sid` (the sign-in: its refresh-token
+family, checked on every request by services/accounts/session_check.py), `role`,
+`dealer` (dealers only), `iat`, `exp` (`ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default)
+and a random `jti`.
 Decoding pins the algorithm list to HS256 (so `alg: none` and algorithm confusion are
 refused), requires every registered claim and checks `iss`, `aud` and `exp` with a
 leeway of `CLOCK_LEEWAY_SECONDS` for clocks that drift between replicas.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +29,7 @@ from models.account import UserRole
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "role")
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "iat", "exp", "role")
 CLOCK_LEEWAY_SECONDS = 10
 REFRESH_TOKEN_PREFIX = "abr_"  # noqa: S105 - a marker, not a secret
 MAX_TOKEN_LENGTH = 4096
@@ -41,6 +44,8 @@ class AccessClaims:
     user_id: int
     role: UserRole
     dealer_id: int | None
+    # The sign-in (refresh-token family) the token belongs to.
+    session_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class TokenCodec:
             "iss": self.issuer,
             "aud": self.audience,
             "sub": str(claims.user_id),
+            "sid": str(claims.session_id),
             "role": claims.role.value,
             "iat": issued,
             "exp": issued + self.access_ttl,
@@ -106,12 +112,15 @@ def _claims(payload: dict[str, Any]) -> AccessClaims:
     try:
         user_id = int(payload["sub"])
         role = UserRole(payload["role"])
+        session_id = uuid.UUID(str(payload["sid"]))
     except (ValueError, TypeError):
         raise InvalidTokenError("the access token is invalid") from None
     dealer = payload.get("dealer")
     if (role is UserRole.DEALER) != isinstance(dealer, int) or isinstance(dealer, bool):
         raise InvalidTokenError("the access token is invalid")
-    return AccessClaims(user_id=user_id, role=role, dealer_id=dealer)
+    if not 0 < user_id < 2**63 or (dealer is not None and not 0 < dealer < 2**63):
+        raise InvalidTokenError("the access token is invalid")
+    return AccessClaims(user_id=user_id, role=role, dealer_id=dealer, session_id=session_id)
 
 
 def new_refresh_token() -> str:

@@ -47,15 +47,15 @@ import sqlalchemy as sa
 import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth.tokens import AccessClaims, TokenCodec
 from bench.subscription_load import WAIT_SECONDS, run_transitions, subscribers, transition
 from core.db import create_engine
 from core.embedded import embedded_servers
 from core.migrate import upgrade_to_head_async
 from core.redis import create_redis
 from core.settings import Environment, Settings
-from models.account import User, UserRole
+from models.account import User
 from services.accounts.demo import ensure_demo_accounts
+from services.accounts.sessions import AccountPolicy, sign_in_user
 from services.orders.lifecycle import Actor, ActorKind
 from services.orders.ordering import create_order
 from services.vehicles.seed import seed_catalog
@@ -213,7 +213,9 @@ async def run(
     settings: Settings, idle: int, counts: list[int], log_path: Path, *, deflate: bool
 ) -> dict[str, Any]:
     engine, redis, admin_id, buyer_id, vehicles = await prepare(settings)
-    token = TokenCodec.from_settings(settings).issue(AccessClaims(admin_id, UserRole.ADMIN, None))
+    token = (
+        await sign_in_user(engine, AccountPolicy.from_settings(settings), admin_id)
+    ).access_token
     try:
         with api_server(settings, log_path) as (base, pid):
             url = base.replace("http://", "ws://", 1) + "/graphql"

@@ -8,7 +8,7 @@ import gc
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -28,18 +28,22 @@ from auth.passwords import dummy_hash
 from auth.tokens import TokenCodec
 from core import metrics
 from core.db import Database, create_engine
+from core.error_boundary import ErrorBoundaryMiddleware
 from core.event_streams import stop_streams_on_signals
 from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
 from core.graphql_view import GraphQLView
 from core.job_queue import ArqJobQueue
 from core.logging import request_id_var
 from core.order_events_hub import OrderEventsHub
-from core.redis import create_redis
+from core.outbox_relay import OutboxRelay
+from core.redis import circuit_for, create_redis
 from core.settings import Settings, get_settings
 from core.stripe_webhook import StripeWebhookEndpoint
 from core.tracing import configure_tracing
+from core.unavailable_http import UnavailableMiddleware
 from schema.build import build_schema
 from services.accounts.partners import find_live_api_key
+from services.accounts.session_check import SessionCheck
 from services.payments.stripe_gateway import create_payment_gateway
 from services.pricing.model_serving import watch_active_model
 
@@ -47,6 +51,7 @@ log = logging.getLogger("autobroker.http")
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID_LENGTH = 64
 UNTRACED_PATHS = "/health/live,/health/ready,/metrics"
+READY_CHECK_SECONDS = 2.0
 
 
 @dataclass(slots=True)
@@ -133,10 +138,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     resources = Resources(database=database, redis=redis)
     # One Redis subscription per process for live order events (subscriptions).
     order_events = OrderEventsHub(redis)
+    # Order events whose publication failed are published again from PostgreSQL.
+    relay = OutboxRelay(database.engine, redis, circuit_for(settings.redis_url))
     # Payments: the Stripe gateway, None without STRIPE_SECRET_KEY (services/payments).
     payments = create_payment_gateway(settings)
+    sessions = SessionCheck(
+        database.engine, redis, cache_seconds=settings.session_cache_seconds
+    )  # an access token's sign-in must be alive (services/accounts/session_check.py)
     authenticator = Authenticator(
-        TokenCodec.from_settings(settings), partial(find_live_api_key, database.engine)
+        TokenCodec.from_settings(settings),
+        partial(find_live_api_key, database.engine),
+        sessions.alive,
     )
     view = GraphQLView(
         build_schema(settings),
@@ -156,25 +168,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def live(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    async def check(name: str, ping: Callable[[], Awaitable[object]]) -> str:
+        try:
+            await asyncio.wait_for(ping(), READY_CHECK_SECONDS)
+        except Exception as error:  # noqa: BLE001 - any failure means unavailable
+            log.warning("readiness check failed: %s", name, extra={"error": repr(error)})
+            return "unavailable"
+        return "ok"
+
     async def ready(request: Request) -> JSONResponse:
-        checks: dict[str, str] = {}
-        for name, ping in (("database", database.ping), ("redis", redis.ping)):
-            try:
-                await ping()
-                checks[name] = "ok"
-            except Exception as error:  # noqa: BLE001 - any failure means not ready
-                log.warning("readiness check failed: %s", name, extra={"error": repr(error)})
-                checks[name] = "unavailable"
-        ok = all(value == "ok" for value in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks},
-            status_code=200 if ok else 503,
+        """200 ok; 200 degraded (serving without Redis); 503 not ready (no database).
+        Both checks run at once, each within READY_CHECK_SECONDS."""
+        db_state, redis_state = await asyncio.gather(
+            check("database", database.ping), check("redis", redis.ping)
         )
+        metrics.record_degraded("database", degraded=db_state != "ok")
+        checks = {"database": db_state, "redis": redis_state}
+        if db_state != "ok":
+            return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
+        status = "ok" if redis_state == "ok" else "degraded"
+        return JSONResponse({"status": status, "checks": checks})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.resources = resources
         await order_events.start()
+        await relay.start()
         # Every replica follows the active valuation model (services/pricing/model_serving.py).
         model_watch = asyncio.create_task(
             watch_active_model(database.engine, settings.valuation_model_check_seconds),
@@ -193,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # uvicorn has closed its WebSockets (1012) by now; any left get 1001.
             await view.open_sockets.close_all()
             await view.open_streams.close_all()
+            await relay.stop()
             model_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await model_watch
@@ -203,12 +223,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await database.dispose()
             metrics.process_exiting()
 
-    middleware = [Middleware(RequestIdMiddleware)]
+    # Inside the request id, so that even an unexpected failure's answer carries it.
+    middleware = [Middleware(RequestIdMiddleware), Middleware(ErrorBoundaryMiddleware)]
     if tracing:
         middleware.insert(0, Middleware(OpenTelemetryMiddleware, excluded_urls=UNTRACED_PATHS))
     cors = view.origin_policy.middleware()  # core/cors.py; the view checks WebSockets
     if cors is not None:
         middleware.append(cors)
+    # Inside CORS (a browser can read the 503), outside everything that reaches a database.
+    middleware.append(Middleware(UnavailableMiddleware))
     # Inside CORS, so that a 401 carries the CORS headers a browser needs to read it.
     middleware.append(
         Middleware(
@@ -224,7 +247,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),
             Route("/health/live", live),
             Route("/health/ready", ready),
-            *([Route("/metrics", metrics_endpoint)] if settings.metrics_enabled else []),
+            # Beside /graphql in development only; production serves it on METRICS_PORT.
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics_on_api_port else []),
             Route(
                 "/webhooks/stripe",
                 StripeWebhookEndpoint(database.engine, payments, ArqJobQueue(redis)).handle,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -17,6 +19,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from core.settings import Settings
+
+log = logging.getLogger("autobroker.cli")
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,26 +58,86 @@ def _load_settings(**overrides: object) -> Settings:
         raise _fail(f"invalid setting {name}: not valid JSON") from None
 
 
-@contextlib.contextmanager
-def _servers(settings: Settings, data_dir: Path, *, use_redis: bool = True) -> Iterator[Settings]:
-    """The settings with embedded servers started for whatever has no URL."""
-    from core.embedded import DataDirInUseError, embedded_servers
+# Every command that may start embedded servers takes --data-dir; unset, DATA_DIR applies.
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Embedded servers' data [default: DATA_DIR, else .autobroker]; a running "
+        "`autobroker dev` on it is reached instead.",
+        show_default=False,
+    ),
+]
 
+
+@contextlib.contextmanager
+def _servers(
+    settings: Settings, data_dir: Path | None, *, use_redis: bool = True, announce: bool = False
+) -> Iterator[Settings]:
+    """The settings with servers for whatever has no URL: those a running `dev` announced
+    on the data directory, else embedded ones started here (`announce`d, for `dev`)."""
+    from core.embedded import DataDirInUseError, announced, embedded_servers, running_servers
+
+    chosen = data_dir or settings.data_dir
+    settings = settings.model_copy(update={"data_dir": chosen})
     need_pg = settings.database_url is None
     need_redis = use_redis and settings.redis_url is None
     if not (need_pg or need_redis):
         yield settings
         return
+    running = None if announce else running_servers(chosen)
+    if running is not None:
+        for name, needed, url in (("DATABASE_URL", need_pg, running.database_url),
+                                  ("REDIS_URL", need_redis, running.redis_url)):  # fmt: skip
+            if needed and url is None:
+                raise _fail(f"{chosen} is in use by a running `autobroker dev` with an external "
+                            f"server; set {name} as it has")  # fmt: skip
+        yield settings.model_copy(
+            update={
+                "database_url": settings.database_url or running.database_url,
+                "redis_url": settings.redis_url or running.redis_url,
+            }
+        )
+        return
     try:
-        with embedded_servers(data_dir, postgres=need_pg, redis=need_redis) as urls:
-            yield settings.model_copy(
+        # `dev` (announce) also supervises its servers, restarting one that dies.
+        say = partial(typer.secho, fg=typer.colors.YELLOW, err=True) if announce else None
+        with embedded_servers(chosen, postgres=need_pg, redis=need_redis, supervise=say) as urls:
+            started = settings.model_copy(
                 update={
                     "database_url": settings.database_url or urls.database_url,
                     "redis_url": settings.redis_url or urls.redis_url,
                 }
             )
+            with announced(chosen, urls) if announce else contextlib.nullcontext():
+                yield started
     except DataDirInUseError as error:
         raise _fail(str(error)) from None
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-* believed from FORWARDED_ALLOW_IPS only.
+
+    uvicorn's own default believes them from 127.0.0.1, so anyone on this machine (or a
+    sidecar) could pick the client address the rate limit and sign-in throttle count.
+    """
+    trusted = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+
+def serve_metrics(settings: Settings, host: str) -> None:
+    """/metrics on METRICS_PORT, from this process: under `serve --workers N` (the parent)
+    it reads every worker from the multi-process directory, so one scrape sees every process."""
+    if not settings.metrics_enabled or settings.metrics_port is None:
+        return
+    from core import metrics
+
+    try:
+        metrics.serve_http(settings.metrics_port, host=host)
+    except OSError as error:
+        raise _fail(
+            f"refusing to start: METRICS_PORT: cannot listen on {settings.metrics_port} "
+            f"({error.strerror})"
+        ) from None
 
 
 class _StopRequested(Exception):
@@ -152,7 +216,7 @@ async def _clear_response_cache(settings: Settings) -> None:
 
 @app.command()
 def migrate(
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Apply the database migrations (up to the newest)."""
     from core.migrate import upgrade_to_head
@@ -167,7 +231,7 @@ def migrate(
 def seed(
     vehicles: Annotated[int, typer.Option(min=0, help="How many vehicles to add.")] = 5000,
     dealers: Annotated[int, typer.Option(min=1, help="How many dealers to add.")] = 120,
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Add realistic, deterministic demo dealers and vehicles."""
     from core.migrate import upgrade_to_head
@@ -186,7 +250,7 @@ def seed(
 def dev(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Run the whole product locally: embedded PostgreSQL and Redis, migrated and seeded."""
     import uvicorn
@@ -201,7 +265,7 @@ def dev(
     if not base.is_development:
         raise _fail("`dev` runs in development only; use `autobroker serve` in production")
     configure_logging(level=base.log_level, json=base.log_json)
-    with _servers(base, data_dir) as settings:
+    with _servers(base, data_dir, announce=True) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
         seeded = asyncio.run(
@@ -211,6 +275,7 @@ def dev(
             typer.echo(f"seeded {seeded} demo vehicles")
         demo = asyncio.run(_on_engine(settings, ensure_demo_accounts))
         settings, stripe_socket = stripe_dev.dev_settings(settings)
+        serve_metrics(settings, host)
         url = f"http://{host}:{port}"
         typer.secho(
             f"\nAuto-Broker is running\n"
@@ -218,7 +283,7 @@ def dev(
             f"  GraphQL      POST {url}/graphql  (WebSocket ws://{host}:{port}/graphql;\n"
             f"               Server-Sent Events: POST with Accept: text/event-stream)\n"
             f"  Health       {url}/health/ready\n"
-            f"  Data         {data_dir.resolve()}\n"
+            f"  Data         {settings.data_dir.resolve()}\n"
             f"{_demo_banner(demo)}"
             f"{stripe_dev.banner(settings, emulated=stripe_socket is not None)}"
             f"Press Ctrl-C to stop.\n",
@@ -230,6 +295,7 @@ def dev(
             port=port,
             log_config=None,
             lifespan="on",
+            **proxy_options(settings),
             ws_max_size=settings.max_body_bytes,  # as `serve` (core/cli_serve.py)
         )
         server = uvicorn.Server(config)
@@ -238,7 +304,7 @@ def dev(
         # cleanly after it.
         signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            emulator = stripe_dev.running(stripe_socket, api_host=host, api_port=port)
+            emulator = stripe_dev.running(stripe_socket, settings, api_host=host, api_port=port)
             asyncio.run(_serve_with_worker(server, settings, emulator))
         except (_StopRequested, KeyboardInterrupt):
             typer.echo("stopped; embedded servers shut down cleanly")
@@ -248,7 +314,7 @@ def dev(
 
 
 async def _serve_with_worker(
-    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[None]
+    server: Any, settings: Settings, beside: contextlib.AbstractAsyncContextManager[object]
 ) -> None:
     """The API, the job worker and what runs `beside` them (the Stripe emulator) in one
     event loop (`dev`)."""
@@ -260,16 +326,21 @@ async def _serve_with_worker(
         try:
             await server.serve()
         finally:
-            await worker.close()
+            # The worker outlives outages (jobs/resilient.py); whatever state an outage
+            # left it in, stopping it must not keep `dev` from its clean exit.
+            try:
+                await worker.close()
+            except Exception as error:  # noqa: BLE001 - logged, and the stop goes on
+                log.warning("worker stopped with an error", extra={"error": repr(error)})
             worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
 
 
 @app.command("create-api-key")
 def create_api_key(
     partner: Annotated[str, typer.Option(help="The partner's name (created if new).")],
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create a partner API key and print it once (only its hash is stored)."""
     from services.accounts import partners
@@ -293,7 +364,7 @@ def create_api_key(
 @app.command("revoke-api-key")
 def revoke_api_key(
     prefix: Annotated[str, typer.Argument(help="The key's prefix (after ab_live_).")],
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Revoke a partner API key: it stops working on the next request."""
     from services.accounts import partners
@@ -309,7 +380,7 @@ def revoke_api_key(
 
 @app.command("remove-demo-accounts")
 def remove_demo_accounts(
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Delete the development demo users and revoke the demo partner key."""
     from services.accounts.demo import remove_demo_credentials

@@ -9,12 +9,11 @@ and a worker's sweep would finish it.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from core.cli import _fail, _load_settings, _servers, app
+from core.cli import DataDirOption, _fail, _load_settings, _servers, app
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,7 +55,8 @@ async def _ingest(
     engine, redis = create_engine(settings), create_redis(settings.redis_url)
     try:
         run = await create_run(engine, source=source, url=url, dealer_id=dealer,
-                               feed_format=feed_format, requested_by="cli")  # fmt: skip
+                               feed_format=feed_format, requested_by="cli",
+                               allowed_networks=settings.feed_allowed_networks)  # fmt: skip
         with _bar() as bar:
             task = bar.add_task(f"feed run {run['id']}", total=None, rows=0)
 
@@ -66,7 +66,8 @@ async def _ingest(
 
             lease = timedelta(seconds=settings.feed_lease_seconds)
             outcome = await ingest_run(engine, redis, run["id"], lease=lease, on_progress=show,
-                                       retry_unavailable=False)  # fmt: skip
+                                       retry_unavailable=False,
+                                       allowed_networks=settings.feed_allowed_networks)  # fmt: skip
         async with engine.connect() as conn:
             found = await fetch_rejections(
                 conn, [run["id"]], after_line=None, limit=SHOWN_REJECTIONS
@@ -87,7 +88,7 @@ def ingest(
     feed_format: Annotated[
         str | None, typer.Option("--format", help="csv or jsonl (default: detected).")
     ] = None,
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Ingest a dealer feed: upsert its vehicles, withdraw those that left it, report."""
     from core.migrate import upgrade_to_head

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.cli import _fail, _load_settings, _on_engine, _servers, app
+from core.cli import DataDirOption, _fail, _load_settings, _on_engine, _servers, app
 
 
 @app.command("register-operations")
@@ -19,7 +19,7 @@ def register_operations(
     partner: Annotated[
         str | None, typer.Option(help="The partner's name; omit for first-party clients.")
     ] = None,
-    data_dir: Annotated[Path, typer.Option(help="Embedded servers' data.")] = Path(".autobroker"),
+    data_dir: DataDirOption = None,
 ) -> None:
     """Register the operations a partner may run (replacing its previous set)."""
     from services.accounts.documents import register_manifest

@@ -36,7 +36,16 @@ from typing import Annotated
 
 import typer
 
-from core.cli import _fail, _load_settings, _on_engine, _raise_stop, _StopRequested, app
+from core.cli import (
+    _fail,
+    _load_settings,
+    _on_engine,
+    _raise_stop,
+    _StopRequested,
+    app,
+    proxy_options,
+    serve_metrics,
+)
 from core.settings import Settings, UnsafeSettingsError
 from core.tracing import TracingConfigError, check_tracing_config
 
@@ -64,6 +73,7 @@ def serve(
     _refuse_demo_credentials(settings)
     configure_logging(level=settings.log_level, json=settings.log_json)
     with _metrics_directory(workers):
+        serve_metrics(settings, host)
         # uvicorn re-raises SIGTERM once it has shut down gracefully; turned into an
         # exception here, it ends the command with status 0 instead of a signal death.
         signal.signal(signal.SIGTERM, _raise_stop)
@@ -77,7 +87,7 @@ def serve(
                 loop="uvloop",
                 http="httptools",
                 log_config=None,
-                proxy_headers=True,
+                **proxy_options(settings),
                 timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
                 # uvicorn refuses a larger WebSocket message before buffering it (1009);
                 # the application holds the same limit under any server.

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.settings import Settings
+from core.shared_connection import ConnectionReleased, SharedConnection
 
 
 @dataclass(slots=True)
@@ -73,8 +74,17 @@ def create_engine(settings: Settings, *, database_url: str | None = None) -> Asy
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
+        pool_timeout=settings.db_pool_timeout_seconds,
         echo=settings.db_echo,
-        connect_args={"server_settings": {"application_name": "autobroker", **SERVER_SETTINGS}},
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_statement_timeout_seconds,
+            "server_settings": {
+                "application_name": "autobroker",
+                "statement_timeout": str(int(settings.db_statement_timeout_seconds * 1000)),
+                **SERVER_SETTINGS,
+            },
+        },
     )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine
@@ -103,16 +113,20 @@ class Database:
 class OperationConnection:
     """One database connection for one GraphQL operation, opened on first use.
 
-    Resolvers of one operation share it (DataLoaders batch onto it), so an operation
-    reads from one snapshot-consistent connection and returns it to the pool at the end.
+    Resolvers of one operation share it (DataLoaders batch onto it, their statements
+    taking turns: core/shared_connection.py), so an operation reads from one connection
+    and returns it to the pool at the end. `release()` gives it back early (it reopens on
+    the next read); `close()` is the end of the operation: a resolver still running after
+    it (a sibling of one that failed) gets ConnectionReleased instead of a new connection.
     """
 
-    __slots__ = ("_conn", "_database", "_lock")
+    __slots__ = ("_closed", "_conn", "_database", "_lock")
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._conn: AsyncConnection | None = None
+        self._conn: SharedConnection | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def database(self) -> Database:
@@ -123,8 +137,12 @@ class OperationConnection:
         if self._conn is None:
             # Resolvers run concurrently: only the first one opens the connection.
             async with self._lock:
+                if self._closed:
+                    raise ConnectionReleased
                 if self._conn is None:
-                    self._conn = await self._database.engine.connect()
+                    conn = SharedConnection(self._database.engine)
+                    await conn.start()
+                    self._conn = conn
         return self._conn
 
     async def for_writes(self) -> AsyncEngine:
@@ -134,10 +152,20 @@ class OperationConnection:
         next read): a request never holds two connections, so concurrent writers cannot
         exhaust the pool waiting on each other.
         """
-        await self.close()
+        await self.release()
         return self._database.engine
 
-    async def close(self) -> None:
-        if self._conn is not None:
+    async def release(self) -> None:
+        """Give the connection back now; the next read opens another."""
+        async with self._lock:
             conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def close(self) -> None:
+        """The operation is over: give the connection back and open no other."""
+        async with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+        if conn is not None:
             await conn.close()

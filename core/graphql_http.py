@@ -5,14 +5,22 @@
 - POST bodies must be `application/json` (415 otherwise), at most `max_body_bytes` (413).
   Together with "GET runs queries only", this is the CSRF defence: a cross-site form or
   `text/plain` POST is refused, and a JSON POST needs a CORS preflight.
-- A mutation over GET is 405 with `Allow: POST`.
+- A mutation over GET is 405 with `Allow: POST`. With GET_QUERY_TEXT off (production's
+  default) a GET may only name a persisted query (`extensions.persistedQuery` or
+  `documentId`): one carrying a query's text is 405 too, so no link or image on another
+  site can run an arbitrary query with a visitor's browser (CSRF).
 - A subscription cannot run in a plain request: it is a request error (BAD_USER_INPUT,
   400 under `application/graphql-response+json`), as graphql-http's reference server
   answers it, saying where subscriptions are served (WebSocket, or Server-Sent Events:
   core/graphql_sse.py).
 - A request that fails before execution (syntax, validation, variable coercion, cost,
   limits) has no `data` key; under `application/graphql-response+json` it is a 400.
+- The request's JSON (body, or GET's `variables` and `extensions`) is decoded once, with
+  limits (core/request_json.py); a body that is not one request object or a batch of
+  them, too deep, or not UTF-8 is a coded 400 before anything else reads it.
 - Automatic persisted queries (core/persisted_queries.py), by POST or GET.
+- An answer holding a RATE_LIMITED error is a 429 with Retry-After (the longest wait it
+  names), whichever limit refused: the cost budget or the sign-in throttle.
 - GET responses carry cache headers: public for anonymous queries, so a CDN can keep them.
 """
 
@@ -45,11 +53,22 @@ from core.persisted_queries import (
     parse_extension,
     sha256_of,
 )
+from core.request_json import (
+    MalformedJSON,
+    check_parameters,
+    check_request_shape,
+    decode_request_json,
+)
+from core.unavailable_http import mark_unavailable
 
 GET_CACHE_SECONDS = 60
 SUBSCRIPTIONS_ELSEWHERE = (
     "subscriptions are served over WebSocket (graphql-transport-ws, or the legacy "
     "graphql-ws) and Server-Sent Events (graphql-sse), not by a plain HTTP request"
+)
+GET_PERSISTED_ONLY = (
+    "GET runs persisted queries only (extensions.persistedQuery.sha256Hash or documentId); "
+    "send a query's text by POST"
 )
 # What a plain GET or POST may run; subscriptions are streamed elsewhere.
 _PLAIN_REQUEST_OPERATIONS = {
@@ -82,6 +101,12 @@ _exchange: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
 )
 
 
+# The POST body as decoded at the edge, so that Strawberry does not decode it again.
+_decoded_body: contextvars.ContextVar[tuple[bytes, Any] | None] = contextvars.ContextVar(
+    "graphql_decoded_body", default=None
+)
+
+
 def current_exchange() -> _Exchange | None:
     """The HTTP exchange being served (None outside one)."""
     return _exchange.get()
@@ -109,7 +134,9 @@ class HTTPGraphQL(GraphQL[Any, None]):
     """Strawberry's view with the HTTP rules above."""
 
     max_body_bytes: int = 1_000_000
+    max_json_depth: int = 64
     persisted_queries: PersistedQueryStore | None = None
+    get_query_text: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,8 +155,21 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 {"errors": [{"message": error.reason, "extensions": {"code": "BAD_USER_INPUT"}}]},
                 status_code=error.status_code,
                 headers=headers,
+                media_type=self.media_type_for(request.headers.get("accept")) or JSON,
             )
         return response
+
+    def decode_json(self, data: str | bytes) -> object:
+        cached = _decoded_body.get()
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        return decode_request_json(data, max_depth=self.max_json_depth)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except MalformedJSON as error:
+            raise HTTPError(400, str(error)) from None
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # Only a browser asking for a page, and never a GET that carries an operation
@@ -147,6 +187,12 @@ class HTTPGraphQL(GraphQL[Any, None]):
             return await super().run(request, context, root_value)
         if request.method not in ("GET", "POST"):
             raise HTTPError(405, "GraphQL accepts GET and POST", {"Allow": "GET, POST"})
+        if (
+            request.method == "GET"
+            and not self.get_query_text
+            and request.query_params.get("query") is not None
+        ):
+            raise HTTPError(405, GET_PERSISTED_ONLY, {"Allow": "POST"})
         accept = request.headers.get("accept")
         media_type = self.media_type_for(accept)
         wants_page = request.method == "GET" and "text/html" in (accept or "") and self.graphql_ide
@@ -154,6 +200,8 @@ class HTTPGraphQL(GraphQL[Any, None]):
             raise HTTPError(406, f"can only produce {GRAPHQL_RESPONSE_JSON} or {JSON}")
         if request.method == "POST":
             await self._read_body(request)
+        else:
+            self._check_query_params(request)
         exchange = _Exchange(
             media_type=media_type or JSON,
             method=request.method,
@@ -166,6 +214,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
             )
         finally:
             _exchange.reset(token)
+            _decoded_body.set(None)
 
     async def _execute(self, request: Any, context: Any, root_value: Any) -> Any:
         if request.method == "POST":
@@ -188,6 +237,16 @@ class HTTPGraphQL(GraphQL[Any, None]):
         """Where a POST (its body read) runs; a subclass may make it idempotent."""
         return await proceed()
 
+    def _check_query_params(self, request: Request) -> None:
+        params: dict[str, Any] = dict(request.query_params)
+        for name in ("variables", "extensions"):
+            if raw := params.get(name):
+                params[name] = self.parse_json(raw)
+        try:
+            check_parameters(params)
+        except MalformedJSON as error:
+            raise HTTPError(400, str(error)) from None
+
     async def _read_body(self, request: Request) -> None:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
@@ -200,7 +259,13 @@ class HTTPGraphQL(GraphQL[Any, None]):
             body += chunk
             if len(body) > self.max_body_bytes:
                 raise HTTPError(413, f"the body is larger than {self.max_body_bytes} bytes")
-        request._body = bytes(body)  # Starlette's cache: the view reads it from here
+        request._body = raw = bytes(body)  # Starlette's cache: the view reads it from here
+        decoded = self.parse_json(raw)
+        try:
+            check_request_shape(decoded)
+        except MalformedJSON as error:
+            raise HTTPError(400, str(error)) from None
+        _decoded_body.set((raw, decoded))
 
     async def execute_single(
         self,
@@ -298,6 +363,10 @@ class HTTPGraphQL(GraphQL[Any, None]):
         if exchange is not None and single is not None and exchange.request_error:
             single.pop("data", None)  # a request error has no data entry at all
         response = super().create_response(response_data, sub_response)
+        retry = _retry_after(response_data)
+        if retry is not None:
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry)
         if exchange is None:
             return response
         response.headers["content-type"] = exchange.media_type
@@ -306,6 +375,12 @@ class HTTPGraphQL(GraphQL[Any, None]):
                 response.status_code = exchange.status
             elif exchange.media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
+        mark_unavailable(
+            response,
+            single.get("errors")
+            if single is not None
+            else [e for item in response_data for e in item.get("errors") or ()],  # type: ignore[union-attr]
+        )
         failed = (
             exchange.request_error
             or response.status_code >= 400
@@ -313,6 +388,21 @@ class HTTPGraphQL(GraphQL[Any, None]):
         )
         response.headers.update(http_cache_headers(exchange, failed=failed))
         return response
+
+
+def _retry_after(
+    response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+) -> int | None:
+    """The longest wait a RATE_LIMITED error in the answer names (None: none refused)."""
+    answers: list[Any] = response_data if isinstance(response_data, list) else [response_data]
+    waits: list[int] = []
+    for answer in answers:
+        for error in answer.get("errors") or ():
+            extensions: Any = error.get("extensions")
+            if isinstance(extensions, dict) and extensions.get("code") == "RATE_LIMITED":
+                retry = extensions.get("retryAfter")
+                waits.append(retry if isinstance(retry, int) and retry > 0 else 1)
+    return max(waits) if waits else None
 
 
 def http_cache_headers(exchange: _Exchange, *, failed: bool) -> dict[str, str]:

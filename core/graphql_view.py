@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -201,7 +202,11 @@ class GraphQLView(EventStreamGraphQL):
         self.rate_limiter = RateLimiter(redis)
         self.persisted_queries = PersistedQueryStore(redis)
         self.max_body_bytes = settings.max_body_bytes
-        self.idempotency = IdempotencyStore(database.engine)
+        self.max_json_depth = settings.max_json_depth
+        self.get_query_text = settings.get_query_text
+        self.idempotency = IdempotencyStore(
+            database.engine, retention=timedelta(seconds=settings.idempotency_retention_seconds)
+        )
         self.response_cache = (
             ResponseCache(redis, ttl_seconds=settings.response_cache_seconds)
             if settings.response_cache
@@ -266,7 +271,12 @@ class GraphQLView(EventStreamGraphQL):
         except BaseException:
             await self.idempotency.release(identity, key)
             raise
-        if response.status_code >= 500 or not isinstance(response.body, bytes):
+        if (
+            response.status_code >= 500
+            or response.status_code == 429  # refused for now, not answered: retry later
+            or not isinstance(response.body, bytes)
+            or any(context.issues_credentials for context in _request_contexts.get() or ())
+        ):
             await self.idempotency.release(identity, key)
         else:
             await self.idempotency.finish(

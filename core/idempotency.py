@@ -7,8 +7,13 @@ before it runs. Then:
   (header `Idempotent-Replayed: true`), and nothing runs a second time;
 - the same key with a different request: CONFLICT;
 - the same key while the first is still running: CONFLICT (retry later);
-- a first attempt that ended in a server error leaves no record, so a retry runs.
-Records older than `RECORD_TTL` are forgotten (the key may be used afresh).
+- a first attempt that ended in a server error leaves no record, so a retry runs;
+- an answer that holds credentials (`login`, `register`, `refreshToken`: access and
+  refresh tokens) is never stored: the record is dropped once it is sent, so a retry runs
+  again (and a replayed key can never hand the tokens to whoever holds it).
+Records are kept `IDEMPOTENCY_RETENTION_SECONDS` (24 hours by default): an older one is
+forgotten (the key may be used afresh), and the hourly `sweep_idempotency_records` job
+deletes them all (`sweep_expired`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.order import IdempotencyRecord
 
-RECORD_TTL = timedelta(hours=24)
+DEFAULT_RETENTION = timedelta(hours=24)
+SWEEP_BATCH = 5000
 MAX_KEY_LENGTH = 200
 records: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 
@@ -53,8 +59,9 @@ def fingerprint(payload: dict[str, object]) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, retention: timedelta = DEFAULT_RETENTION) -> None:
         self._engine = engine
+        self._retention = retention
 
     async def begin(self, identity: str, key: str, print_: str) -> StoredResponse | None:
         """Claim the key for this request (None), or the response to replay; raises
@@ -63,7 +70,9 @@ class IdempotencyStore:
         async with self._engine.begin() as conn:
             await conn.execute(
                 records.delete().where(
-                    c.identity == identity, c.key == key, c.created_at < sa.func.now() - RECORD_TTL
+                    c.identity == identity,
+                    c.key == key,
+                    c.created_at < sa.func.now() - self._retention,
                 )
             )
             claimed = await conn.scalar(
@@ -104,3 +113,23 @@ class IdempotencyStore:
         c = records.c
         async with self._engine.begin() as conn:
             await conn.execute(records.delete().where(c.identity == identity, c.key == key))
+
+
+async def sweep_expired(engine: AsyncEngine, retention: timedelta) -> int:
+    """Delete every record older than `retention`, in batches; how many went."""
+    c = records.c
+    swept = 0
+    while True:
+        batch = (
+            sa.select(c.identity, c.key)
+            .where(c.created_at < sa.func.now() - retention)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        async with engine.begin() as conn:
+            result = await conn.execute(
+                records.delete().where(sa.tuple_(c.identity, c.key).in_(batch))
+            )
+        swept += result.rowcount
+        if result.rowcount < SWEEP_BATCH:
+            return swept

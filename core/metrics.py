@@ -111,6 +111,31 @@ CACHE_REQUESTS = Counter(
     "Cache look-ups by cache and result (hit, miss).",
     ["cache", "result"],
 )
+# Degradation (README "When a dependency falters"): whether the process is serving
+# without a dependency, how often it fell back or reconnected, what is left to publish.
+DEGRADED = Gauge(
+    "autobroker_degraded",
+    "1 while the process serves without the dependency (redis, database), else 0.",
+    ["dependency"],
+    multiprocess_mode="livemax",
+)
+FALLBACK_LIMITER = Counter(
+    "autobroker_fallback_limiter_total",
+    "Checks answered by the per-process limiter because Redis was unavailable, by limiter "
+    "(rate_limit, sign_in).",
+    ["limiter"],
+)
+RECONNECTS = Counter(
+    "autobroker_reconnects_total",
+    "Connections lost and regained, by component (redis, order_events, worker) and event "
+    "(lost, recovered).",
+    ["component", "event"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "autobroker_outbox_backlog",
+    "Committed order events not yet published on Redis (the relay publishes them).",
+    multiprocess_mode="livemax",
+)
 
 
 class OperationNames:
@@ -187,6 +212,22 @@ def record_job(job: str, outcome: str, seconds: float) -> None:
 
 def record_cache(cache: str, *, hit: bool) -> None:
     CACHE_REQUESTS.labels(cache, "hit" if hit else "miss").inc()
+
+
+def record_degraded(dependency: str, *, degraded: bool) -> None:
+    DEGRADED.labels(dependency).set(1 if degraded else 0)
+
+
+def record_fallback(limiter: str) -> None:
+    FALLBACK_LIMITER.labels(limiter).inc()
+
+
+def record_reconnect(component: str, event: str) -> None:
+    RECONNECTS.labels(component, event).inc()
+
+
+def record_outbox_backlog(events: int) -> None:
+    OUTBOX_BACKLOG.set(events)
 
 
 def multiprocess_dir() -> str | None:

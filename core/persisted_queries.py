@@ -10,17 +10,20 @@ sent in full.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.metrics import record_cache
 from core.redis_keys import PERSISTED_QUERY_PREFIX
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # Long enough for a release of a mobile app to keep hitting; refreshed on every use.
+log = logging.getLogger("autobroker.persisted_queries")
 PERSISTED_QUERY_TTL_SECONDS = 30 * 24 * 3600
 
 
@@ -61,10 +64,16 @@ class PersistedQueryStore:
     async def get(self, sha256: str) -> str | None:
         """The stored text for this hash, refreshing its lifetime; None if unknown."""
         key = PERSISTED_QUERY_PREFIX + sha256
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(key)
-            pipe.expire(key, PERSISTED_QUERY_TTL_SECONDS)
-            value, _ = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.expire(key, PERSISTED_QUERY_TTL_SECONDS)
+                value, _ = await pipe.execute()
+        except RedisError:
+            # Redis unavailable: "not found" makes the client send the text again, which
+            # runs (without being stored), so automatic persisted queries keep working.
+            log.warning("persisted query lookup failed: Redis unavailable")
+            return None
         record_cache("persisted_query", hit=value is not None)
         return value.decode() if value is not None else None
 
@@ -72,6 +81,9 @@ class PersistedQueryStore:
         """Store a validated text under its own hash."""
         if sha256_of(query) != sha256:
             raise PersistedQueryError("the text does not match its hash")
-        await self._redis.set(
-            PERSISTED_QUERY_PREFIX + sha256, query, ex=PERSISTED_QUERY_TTL_SECONDS
-        )
+        try:
+            await self._redis.set(
+                PERSISTED_QUERY_PREFIX + sha256, query, ex=PERSISTED_QUERY_TTL_SECONDS
+            )
+        except RedisError:
+            log.warning("persisted query not stored: Redis unavailable")

@@ -3,16 +3,26 @@
 The bucket holds up to `capacity` points and refills at `rate` points a second. A request
 reserves its requested cost before it runs and gets back the part it did not use. Time is
 Redis's own clock, so every API replica drains the same bucket at the same pace.
+
+While Redis is unavailable, each process falls back to buckets of its own with the same
+budgets (`LocalBuckets`, the same arithmetic on the process's clock). Honest bound: with
+N replicas behind a load balancer a client may spend up to N times its budget during an
+outage; once Redis answers again the shared bucket rules (it was not drained meanwhile).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from core import metrics
 from core.redis_keys import RATE_LIMIT_PREFIX
 
 # `take(key, capacity, rate, cost)`: the bucket's arithmetic as a Lua function, so that
@@ -71,18 +81,54 @@ class BucketState:
         )
 
 
+log = logging.getLogger("autobroker.rate_limit")
+LOCAL_BUCKETS_MAX = 100_000  # identities a process remembers during an outage
+
+
+class LocalBuckets:
+    """The bucket arithmetic of BUCKET_LUA in one process, for when Redis is unavailable."""
+
+    def __init__(self, *, max_buckets: int = LOCAL_BUCKETS_MAX) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # identity: (level ms-points, at ms)
+        self._max = max_buckets
+        self._lock = threading.Lock()
+
+    def take(self, identity: str, limit: BucketLimit, cost: int) -> BucketState:
+        capacity = limit.capacity * 1000.0
+        rate = float(limit.restore_rate)
+        now = time.monotonic() * 1000.0
+        with self._lock:
+            level, at = self._buckets.get(identity, (capacity, now))
+            level = min(capacity, level + max(0.0, now - at) * rate)
+            amount = cost * 1000.0
+            allowed, retry = True, 0.0
+            if amount > 0 and amount > level:
+                allowed, retry = False, math.ceil((amount - level) / rate)
+            else:
+                level = min(capacity, level - amount)
+            if identity not in self._buckets and len(self._buckets) >= self._max:
+                self._buckets.pop(next(iter(self._buckets)))  # the oldest identity goes
+            self._buckets[identity] = (level, now)
+        return BucketState.from_reply(allowed, math.floor(level), retry)
+
+
 class RateLimiter:
     """Reserves and refunds query cost against per-identity buckets."""
 
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_BUCKET_SCRIPT)
+        self.local = LocalBuckets()
 
     async def _run(self, identity: str, limit: BucketLimit, cost: int) -> BucketState:
         # The script works in milli-points per millisecond: rate points/s = rate milli/ms.
-        allowed, level, retry_ms = await self._script(
-            keys=[RATE_LIMIT_PREFIX + identity],
-            args=[limit.capacity, limit.restore_rate, cost],
-        )
+        try:
+            allowed, level, retry_ms = await self._script(
+                keys=[RATE_LIMIT_PREFIX + identity],
+                args=[limit.capacity, limit.restore_rate, cost],
+            )
+        except RedisError:
+            metrics.record_fallback("rate_limit")
+            return self.local.take(identity, limit, cost)
         return BucketState.from_reply(allowed, level, retry_ms)
 
     async def reserve(self, identity: str, limit: BucketLimit, cost: int) -> BucketState:

@@ -17,6 +17,11 @@ QUOTE_CACHE_PREFIX = "quote-cache:"
 LOGIN_ACCOUNT_THROTTLE_PREFIX = "throttle:login:account:"
 AUTH_CLIENT_THROTTLE_PREFIX = "throttle:auth:client:"
 
+# Session checks (services/accounts/session_check.py): `session:<refresh family id>` holds
+# "<user id>:<role>:<dealer id>" while that sign-in was found alive, for SESSION_CACHE_SECONDS;
+# logout and revocation delete it.
+SESSION_CACHE_PREFIX = "session:"
+
 # Query-cost rate limits (core/rate_limit.py): `rate-limit:<identity>`, a hash holding the
 # bucket's level and last update; identity is `user:<id>`, `partner:<id>` or `ip:<address>`.
 RATE_LIMIT_PREFIX = "rate-limit:"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -29,6 +30,17 @@ class UnsafeSettingsError(ValueError):
         super().__init__(f"{setting}: {reason}")
         self.setting = setting
         self.reason = reason
+
+
+# Production's defaults where development's differ; a value set in the environment (or
+# passed) wins. Each one shows the schema to strangers or multiplies a request's work.
+PRODUCTION_DEFAULTS: dict[str, object] = {
+    "graphiql": False,
+    "introspection": False,
+    "field_suggestions": False,
+    "batching": False,
+    "get_query_text": False,
+}
 
 
 class Settings(BaseSettings):
@@ -53,6 +65,9 @@ class Settings(BaseSettings):
     jwt_audience: str = Field(default="autobroker-api", min_length=1, description="JWT `aud` claim")
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    # How long a request may trust Redis that an access token's sign-in is alive
+    # (services/accounts/session_check.py); 0 asks PostgreSQL on every request.
+    session_cache_seconds: int = Field(default=10, ge=0, le=300)
     login_attempts_per_account: int = Field(default=10, ge=1, le=1000)
     login_attempts_per_client: int = Field(default=50, ge=1, le=10_000)
     login_throttle_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
@@ -69,10 +84,21 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_echo: bool = False
+    # Nothing waits on PostgreSQL unbounded (README "When a dependency falters"): a new
+    # connection, a free pooled one, and each statement (server-side statement_timeout,
+    # and the same deadline on the client, which also holds when the server is stalled).
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     cors_origins: list[str] = Field(default_factory=list)
+    # What shows the schema and what multiplies a request's work. Production turns each
+    # off unless it is set explicitly (PRODUCTION_DEFAULTS below); development keeps it.
     graphiql: bool = True
-    introspection: bool = True
+    introspection: bool = True  # off: __schema, __type and _service are refused
+    field_suggestions: bool = True  # "Did you mean ...?" in error messages
+    batching: bool = True  # a JSON array of operations in one POST
+    get_query_text: bool = True  # off: GET runs persisted queries (hash or documentId) only
     # Serve the schema as an Apollo Federation v2 subgraph (_service, _entities), for a
     # router in front of the API; off (the default), the schema frontends and their code
     # generators see has no trace of Federation.
@@ -92,10 +118,17 @@ class Settings(BaseSettings):
     # How long a reservation holds the vehicle before the expiry job releases it.
     reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
+    # How long an Idempotency-Key's first answer is kept for replays (core/idempotency.py);
+    # the hourly sweep deletes older records.
+    idempotency_retention_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+
     # Feed ingestion (services/feeds): files named over GraphQL must be in this directory
     # (unset: <DATA_DIR>/feeds); a worker holds a run under a lease it renews every second.
     feed_directory: Path | None = Field(default=None, description="feed files for the API")
     feed_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Feed URLs must lead to public internet addresses (services/feeds/addresses.py); these
+    # networks are allowed too, e.g. ["10.20.0.0/16"] for a feed server on the LAN.
+    feed_allowed_networks: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     # Valuation model: how often a replica looks for a newly activated model; a feed run
     # that created or updated this many vehicles queues a retraining.
     valuation_model_check_seconds: float = Field(default=30.0, gt=0, le=3600)
@@ -118,6 +151,8 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=3000, ge=10)
     max_batch_operations: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Nesting of a request's JSON (core/request_json.py); orjson re-encodes up to 254.
+    max_json_depth: int = Field(default=64, ge=4, le=200)
     # Cost budgets as (capacity, points restored a second), per kind of caller; a
     # partner's own budget may be set by partner id in RATE_LIMIT_PARTNERS.
     rate_limit_anonymous: tuple[int, int] = (10_000, 500)
@@ -136,6 +171,13 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: int = Field(default=25, ge=0, le=3600)
     # `autobroker worker` serves its own /metrics on this port (unset: none).
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The API's /metrics on a listener of its own, never on the public port; unset, only
+    # development serves /metrics beside /graphql (production then serves none).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips: addresses or networks, comma-separated, or "*"); empty, the
+    # client address is the socket's peer, whatever a header says.
+    forwarded_allow_ips: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -181,6 +223,19 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION and self.debug:
             raise ValueError("DEBUG must be off in production: it exposes error details")
         return self
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            for name, value in PRODUCTION_DEFAULTS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
+
+    @property
+    def metrics_on_api_port(self) -> bool:
+        """Is /metrics served beside /graphql? Only in development, without METRICS_PORT."""
+        return self.metrics_enabled and self.metrics_port is None and self.is_development
 
     @property
     def feeds_path(self) -> Path:

@@ -42,6 +42,7 @@ async def ingest_feed_job(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
             run_id,
             lease=timedelta(seconds=res.settings.feed_lease_seconds),
             retry_unavailable=job_try < MAX_TRIES,
+            allowed_networks=res.settings.feed_allowed_networks,
         )
     except FeedUnavailableError as error:
         defer = RETRY_BASE_SECONDS * 2 ** (job_try - 1)

@@ -8,6 +8,8 @@ name and outcome (core/metrics.py) and, when tracing is on (core/tracing.py), ru
 - `retry`: it raised `arq.Retry` (arq runs it again after the delay it asked for);
 - `cancelled`: the worker stopped it (shutdown after `WORKER_SHUTDOWN_SECONDS`, or the
   job timeout); arq hands the job back to the queue;
+- `unavailable`: PostgreSQL or Redis was down or too slow (core/availability.py): the run
+  is retried (arq.Retry) after 5, 10, 20, 40 s… (at most 60 s), within `max_tries`;
 - `failure`: it raised anything else.
 """
 
@@ -24,10 +26,12 @@ from arq import Retry
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
+from core.availability import unavailable_dependency
 from core.metrics import record_job
 
 tracer = trace.get_tracer("autobroker.jobs")
 
+UNAVAILABLE_RETRY_SECONDS = 5
 JobFunction = Callable[..., Awaitable[Any]]
 Job = TypeVar("Job")
 
@@ -54,6 +58,12 @@ def _measured(name: str, coroutine: JobFunction) -> JobFunction:
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
+        except Exception as error:
+            if unavailable_dependency(error) is None:
+                raise
+            outcome = "unavailable"
+            tries = int(ctx.get("job_try") or 1)
+            raise Retry(defer=min(UNAVAILABLE_RETRY_SECONDS * 2 ** (tries - 1), 60)) from error
         finally:
             record_job(name, outcome, time.perf_counter() - started)
 

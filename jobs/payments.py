@@ -50,7 +50,8 @@ def open_payment_gateway(ctx: dict[str, Any], settings: Settings) -> None:
     ctx[_GATEWAY] = create_payment_gateway(settings)
 
 
-def _gateway(ctx: dict[str, Any]) -> PaymentGateway | None:
+def payment_gateway(ctx: dict[str, Any]) -> PaymentGateway | None:
+    """The worker's gateway; None when payments are not configured."""
     gateway: PaymentGateway | None = ctx.get(_GATEWAY)
     return gateway
 
@@ -73,7 +74,7 @@ async def apply_stripe_event_job(ctx: dict[str, Any], event_id: str) -> str:
     res = resources(ctx)
     try:
         applied = await apply_stored_event(res.database.engine, res.redis, event_id)
-        gateway = _gateway(ctx)
+        gateway = payment_gateway(ctx)
         if gateway is not None:
             for payment_id in applied.give_back:
                 await give_back(
@@ -93,7 +94,7 @@ async def apply_stripe_event_job(ctx: dict[str, Any], event_id: str) -> str:
 async def reconcile_payments_job(ctx: dict[str, Any]) -> int:
     """Ask Stripe about payments and refunds pending too long; how many were looked at."""
     res = resources(ctx)
-    gateway = _gateway(ctx)
+    gateway = payment_gateway(ctx)
     if gateway is None:
         return 0  # payments are not configured
     older_than = timedelta(seconds=res.settings.payment_reconcile_after_seconds)

@@ -13,15 +13,16 @@ import contextlib
 from typing import Any
 
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Function, Worker, func
 
 from core.db import Database, create_engine
-from core.redis import create_redis
+from core.redis import create_pool, create_redis
 from core.redis_keys import JOB_QUEUE
 from core.settings import Settings
 from jobs.context import JobResources
 from jobs.feeds import ingest_feed_job, sweep_unfinished_job
+from jobs.idempotency import sweep_idempotency_records_job
 from jobs.observed import observed
 from jobs.orders import complete_delivered_job, expire_reservations_job
 from jobs.payments import (
@@ -31,6 +32,7 @@ from jobs.payments import (
     reconcile_payments_job,
 )
 from jobs.pricing import refresh_quote_cache_job
+from jobs.resilient import ResilientWorker
 from jobs.valuation import RETRAIN_JOB, retrain_valuation_job
 from services.pricing.model_serving import watch_active_model
 
@@ -45,6 +47,7 @@ FUNCTIONS: list[Any] = [
     func(refresh_quote_cache_job, name="refresh_quote_cache", max_tries=MAX_TRIES),
     func(apply_stripe_event_job, name="apply_stripe_event", max_tries=MAX_TRIES),
     func(reconcile_payments_job, name="reconcile_payments", max_tries=MAX_TRIES),
+    func(sweep_idempotency_records_job, name="sweep_idempotency_records", max_tries=MAX_TRIES),
     # Training is minutes at most; a failed one waits for the next trigger, not 5 tries.
     func(retrain_valuation_job, name=RETRAIN_JOB, max_tries=2),
 ]
@@ -56,6 +59,13 @@ CRON_JOBS: list[Any] = [
     cron(sweep_unfinished_job, name="cron:sweep_unfinished", second=20, unique=True),
     cron(refresh_quote_cache_job, name="cron:refresh_quote_cache", second=40, unique=True),
     cron(reconcile_payments_job, name="cron:reconcile_payments", second=50, unique=True),
+    cron(
+        sweep_idempotency_records_job,
+        name="cron:sweep_idempotency_records",
+        minute=23,
+        second=10,
+        unique=True,
+    ),
     # Daily, at a quiet hour (UTC).
     cron(
         retrain_valuation_job,
@@ -110,13 +120,16 @@ POLL_DELAY_SECONDS = 0.05
 def create_worker(
     settings: Settings, *, handle_signals: bool = True, burst: bool = False
 ) -> Worker:
-    """A worker on the configured Redis, with every job and schedule."""
-    return Worker(
+    """A worker on the configured Redis, with every job and schedule; it outlives Redis
+    outages (jobs/resilient.py) on the same bounded, circuit-guarded pool as the API."""
+    assert settings.redis_url is not None
+    return ResilientWorker(
         # Every run measured and traced (jobs/observed.py).
         functions=[observed(f if isinstance(f, Function) else func(f)) for f in FUNCTIONS],
         cron_jobs=[observed(job) for job in CRON_JOBS],
         queue_name=JOB_QUEUE,
         redis_settings=redis_settings(settings),
+        redis_pool=ArqRedis(create_pool(settings.redis_url), default_queue_name=JOB_QUEUE),
         on_startup=_startup(settings),
         on_shutdown=_shutdown,
         handle_signals=handle_signals,

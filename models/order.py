@@ -73,7 +73,8 @@ class Order(SQLModel, table=True):
         sa.Index(
             "ix_orders_reserved_until",
             "reserved_until",
-            postgresql_where=sa.text("status = 'RESERVED'"),
+            # Every status that holds a vehicle until reserved_until (hold expiry).
+            postgresql_where=sa.text("status IN ('RESERVED', 'PAYMENT_PENDING', 'PAYMENT_FAILED')"),
         ),
     )
 
@@ -121,6 +122,25 @@ class OrderEvent(SQLModel, table=True):
     actor: str = Field(max_length=60, nullable=False)
     reason: str | None = Field(default=None, max_length=500)
     at: datetime = created_at_field()
+
+
+class OrderEventOutbox(SQLModel, table=True):
+    """A committed order event whose publication on Redis failed, until the relay
+    (services/events.py) publishes it."""
+
+    __tablename__ = "order_event_outbox"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["order_id", "sequence"],
+            ["order_event.order_id", "order_event.sequence"],
+            name="fk_order_event_outbox_event",
+            ondelete="CASCADE",
+        ),
+    )
+
+    order_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    sequence: int = Field(primary_key=True)
+    created_at: datetime = created_at_field()
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -3,6 +3,11 @@
 A quote is immutable once written: it records what the pricing engine computed (lines,
 totals, market data, the rules version it applied) and how long the price holds.
 Amounts are integer minor units of `currency`; a line's `amount_minor` is net of VAT.
+
+A quote's id is random, not sequential: a quote is requested anonymously and read back
+by its id alone (`quote(id:)`, `node(id:)`), so the id is the capability to read it, and
+63 bits from PostgreSQL's strong random source (`gen_random_uuid`) cannot be guessed or
+counted through; nor does its global ID reveal how many quotes there are.
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ def _check_in(column: str, values: type[enum.StrEnum]) -> str:
 
 _vehicle: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
 
+# A random positive BIGINT: 64 bits of an MD5 of a random UUID (122 random bits), sign cleared.
+RANDOM_QUOTE_ID = (
+    "(('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint & 9223372036854775807)"
+)
+
 # The valuation's index on vehicle (services/pricing/valuation.py): the listings of a make,
 # model and model year in mileage order, read from a subject's mileage up and down. It is
 # declared with the feature that needs it.
@@ -90,7 +100,12 @@ class Quote(SQLModel, table=True):
         sa.Index("ix_quote_created", "created_at"),
     )
 
-    id: int | None = Field(default=None, sa_type=sa.BigInteger, primary_key=True)
+    id: int | None = Field(
+        default=None,
+        sa_type=sa.BigInteger,
+        primary_key=True,
+        sa_column_kwargs={"server_default": sa.text(RANDOM_QUOTE_ID), "autoincrement": False},
+    )
     vehicle_id: int = Field(
         sa_type=sa.BigInteger,
         foreign_key="vehicle.id",

@@ -34,7 +34,8 @@ def _client(info: Info) -> str:
     return client.host if client is not None else "unknown"
 
 
-def _auth_payload(session: Session) -> AuthPayload:
+def _auth_payload(info: Info, session: Session) -> AuthPayload:
+    info.context.issues_credentials = True  # never stored for an Idempotency-Key replay
     return AuthPayload(
         access_token=session.access_token,
         access_token_expires_at=session.access_expires_at,
@@ -72,7 +73,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
             refresh_token_expires_at=None,
             user_errors=input_errors(error.problems),
         )
-    return _auth_payload(session)
+    return _auth_payload(info, session)
 
 
 async def login(info: Info, input: LoginInput) -> AuthPayload:
@@ -87,24 +88,27 @@ async def login(info: Info, input: LoginInput) -> AuthPayload:
         raise RateLimitedError(str(error), retry_after=error.retry_after) from None
     except InvalidCredentialsError as error:
         raise UnauthenticatedError(str(error)) from None
-    return _auth_payload(session)
+    return _auth_payload(info, session)
 
 
 async def refresh(info: Info, input: RefreshTokenInput) -> AuthPayload:
     """Rotate the refresh token; a reused one revokes the sign-in (UNAUTHENTICATED)."""
     try:
         session = await sessions.refresh_session(
-            await info.context.db.for_writes(), _policy(info), input.refresh_token
-        )
+            await info.context.db.for_writes(), _policy(info), input.refresh_token,
+            redis=info.context.redis,
+        )  # fmt: skip
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
-    return _auth_payload(session)
+    return _auth_payload(info, session)
 
 
 async def logout(info: Info, input: LogoutInput) -> LogoutPayload:
     """Revoke every refresh token of the sign-in; an unknown token is UNAUTHENTICATED."""
     try:
-        await sessions.end_session(await info.context.db.for_writes(), input.refresh_token)
+        await sessions.end_session(
+            await info.context.db.for_writes(), input.refresh_token, redis=info.context.redis
+        )
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
     return LogoutPayload(revoked=True)

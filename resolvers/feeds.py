@@ -33,6 +33,7 @@ async def start(info: Info, input: StartFeedIngestionInput) -> StartFeedIngestio
             url=input.url, dealer_id=input.dealer_key(), feed_format=input.format,
             requested_by=f"admin:{ctx.principal.user_id}",
             allowed_directory=ctx.settings.feeds_path,
+            allowed_networks=ctx.settings.feed_allowed_networks,
         )  # fmt: skip
     except StartRefusedError as error:
         problem = error.problem

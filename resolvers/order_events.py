@@ -12,6 +12,14 @@ Per subscriber, in this order:
 4. complete after yielding an event whose `to` is terminal (COMPLETED, CANCELLED,
    REFUNDED), or at once when the client has already seen the order's end.
 
+A read that meets an unavailable database (core/availability.py) is tried again every
+second for up to READ_RETRY_SECONDS: a short outage only delays the stream, which goes on
+gap-free. Past that the stream ends with a SERVICE_UNAVAILABLE error (`retryAfter`): the
+client resubscribes with `afterSequence`, never mistaking the end for the order's.
+While Redis is away, nothing is delivered live; when the hub subscribes again, every
+inbox gets RESYNC and reads what it missed (events committed meanwhile were published
+again by the outbox relay too, services/outbox.py).
+
 Events are committed before they are published, so whatever a message could miss is in
 the database by the time the subscriber reads it. Each read takes a pooled connection
 for its few statements and gives it back: a subscription holds none while it waits.
@@ -19,14 +27,16 @@ for its few statements and gives it back: a subscription holds none while it wai
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types.nodes import SelectedField, Selection
 
+from core.availability import ServiceUnavailableError, unavailable_dependency
 from core.order_events_hub import RESYNC, OrderEventsHub
 from models.order import OrderStatus
 from schema.context import Info
@@ -36,6 +46,9 @@ from schema.orders import OrderEvent
 from services.events import PublishedEvent
 from services.orders.lifecycle import TERMINAL_STATUSES
 from services.orders.queries import fetch_events_by_order_ids, fetch_orders_by_ids
+
+READ_RETRY_SECONDS = 30.0
+T = TypeVar("T")
 
 
 async def order_status_changed(
@@ -108,6 +121,27 @@ async def _nothing() -> AsyncGenerator[OrderEvent, None]:
 async def _read(
     engine: AsyncEngine, order_id: int, after: int, *, with_order: bool
 ) -> tuple[list[Any], Any | None]:
+    return await _retrying(partial(_read_once, engine, order_id, after, with_order=with_order))
+
+
+async def _retrying(read: Callable[[], Awaitable[T]]) -> T:
+    """`read()`, tried again while the database is unavailable, for a bounded time."""
+    deadline = asyncio.get_running_loop().time() + READ_RETRY_SECONDS
+    while True:
+        try:
+            return await read()
+        except Exception as error:
+            dependency = unavailable_dependency(error)
+            if dependency is None:
+                raise
+            if asyncio.get_running_loop().time() >= deadline:
+                raise ServiceUnavailableError(dependency) from error
+        await asyncio.sleep(1.0)
+
+
+async def _read_once(
+    engine: AsyncEngine, order_id: int, after: int, *, with_order: bool
+) -> tuple[list[Any], Any | None]:
     # The order is read after its events, so it is at least as new as the last of them.
     async with engine.connect() as conn:
         events = (await fetch_events_by_order_ids(conn, [order_id], after_sequence=after))[order_id]
@@ -116,8 +150,11 @@ async def _read(
 
 
 async def _read_order(engine: AsyncEngine, order_id: int) -> Any | None:
-    async with engine.connect() as conn:
-        return (await fetch_orders_by_ids(conn, [order_id])).get(order_id)
+    async def read() -> Any | None:
+        async with engine.connect() as conn:
+            return (await fetch_orders_by_ids(conn, [order_id])).get(order_id)
+
+    return await _retrying(read)
 
 
 def _from_published(event: PublishedEvent, order: Any | None) -> OrderEvent:

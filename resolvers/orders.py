@@ -9,7 +9,7 @@ from functools import partial
 from auth.principal import Principal, PrincipalKind
 from models.account import UserRole
 from schema.context import Info
-from schema.errors import BadUserInputError, NotFoundError
+from schema.errors import BadUserInputError, NotFoundError, UnauthenticatedError
 from schema.ids import decode_int_id
 from schema.orders import (
     AdvanceOrderInput,
@@ -25,7 +25,7 @@ from schema.orders import (
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
 from schema.payloads import input_error
 from services.orders import queries
-from services.orders.errors import OrderError, OrderNotFoundError
+from services.orders.errors import CustomerGoneError, OrderError, OrderNotFoundError
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from services.orders.ordering import ADVANCE_EVENTS, OrderOutcome, create_order, transition_order
 from services.pricing.errors import PricingError
@@ -90,6 +90,8 @@ async def create(info: Info, input: CreateOrderInput) -> OrderPayload:
         )
     except (OrderError, PricingError) as error:
         return _refused(error)
+    except CustomerGoneError:
+        raise UnauthenticatedError("This account no longer exists; sign in again.") from None
     return await _payload(info, outcome)
 
 

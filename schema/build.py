@@ -6,11 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -31,6 +27,7 @@ from schema.federation import (
 )
 from schema.feeds import FeedRun
 from schema.feeds_root import FeedMutation, FeedQuery
+from schema.introspection import disable_introspection, without_suggestions
 from schema.limits import DocumentLimits, LimitedValidation
 from schema.listings_root import ListingMutation
 from schema.metrics import OperationMetrics
@@ -44,6 +41,7 @@ from schema.response_cache import ResponseCachePolicy
 from schema.scalars import SCALAR_OVERRIDES
 from schema.socket_documents import RegisteredOperationsOnSockets
 from schema.subscriptions import Subscription
+from schema.text_inputs import StorableText
 from schema.throttle import QueryCostLimiter, bucket_for
 from schema.tracing import TracedOperations
 
@@ -74,12 +72,15 @@ class Schema(strawberry.Schema):
     """Strawberry's schema, coding every error instead of logging each one."""
 
     debug: bool = False
+    field_suggestions: bool = True
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Expected errors (bad input, not found) are the client's business: no log line.
         # Unexpected ones are logged once, with the request id, by apply_error_code.
         for error in errors:
             apply_error_code(error, debug=self.debug)
+            if not self.field_suggestions:
+                error.message = without_suggestions(error.message)
 
     def as_str(self) -> str:
         """The SDL clients see (schema.graphql), without Federation's additions."""
@@ -115,13 +116,14 @@ def build_schema(settings: Settings | None = None) -> Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
+        StorableText,  # schema/text_inputs.py: after the limits, before anything reads input
         RegisteredOperationsOnSockets,  # after validation, before cost is charged
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, limit_for=bucket_for),
     ]
     if settings.response_cache:
         extensions.append(ResponseCachePolicy)
     if not settings.introspection:
-        extensions.append(DisableIntrospection)
+        extensions.append(disable_introspection)
     if tracing_enabled():  # OTEL_* variables (core/tracing.py)
         extensions.insert(1, TracedOperations)
     arguments: dict[str, Any] = {
@@ -133,7 +135,9 @@ def build_schema(settings: Settings | None = None) -> Schema:
         "extensions": extensions,
         "config": StrawberryConfig(
             auto_camel_case=True,
-            batching_config={"max_operations": settings.max_batch_operations},
+            batching_config=(
+                {"max_operations": settings.max_batch_operations} if settings.batching else None
+            ),
         ),
     }
     schema: Schema
@@ -142,4 +146,5 @@ def build_schema(settings: Settings | None = None) -> Schema:
     else:
         schema = build_without_federation(Schema, **arguments)
     schema.debug = settings.debug
+    schema.field_suggestions = settings.field_suggestions
     return schema

@@ -42,6 +42,9 @@ class Context:
     order_events: OrderEventsHub | None = None
     # The payment gateway (services/payments), None when payments are not configured.
     payments: PaymentGateway | None = None
+    # Set by a resolver whose answer holds credentials (access and refresh tokens): such
+    # an answer is never kept for Idempotency-Key replays (core/idempotency.py).
+    issues_credentials: bool = False
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

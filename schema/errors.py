@@ -8,8 +8,10 @@
      ├── ConflictError            CONFLICT
      └── RateLimitedError         RATE_LIMITED (carries `retryAfter`, seconds)
 
-Anything else raised while resolving is an unexpected error: the `CodedErrors`
-extension replaces it by `INTERNAL_SERVER_ERROR` and the request id.
+A failure that says PostgreSQL or Redis is down or too slow (core/availability.py) is
+SERVICE_UNAVAILABLE, with `retryAfter` (seconds) and `dependency`; HTTP answers it 503
+with Retry-After. Anything else raised while resolving is an unexpected error: the
+`CodedErrors` extension replaces it by `INTERNAL_SERVER_ERROR` and the request id.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ErrorCode(enum.StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

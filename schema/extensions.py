@@ -2,6 +2,7 @@
 
 - an `ApiError` raised by a resolver keeps its message and carries its code;
 - an error with no path (syntax, validation, variable coercion) is BAD_USER_INPUT;
+- a dependency down or too slow (core/availability.py) is SERVICE_UNAVAILABLE;
 - anything else is unexpected: logged with its traceback and the request id, and the
   client sees only INTERNAL_SERVER_ERROR and the request id (unless DEBUG is on).
 """
@@ -13,12 +14,12 @@ import logging
 from graphql import GraphQLError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from core.availability import RETRY_AFTER_SECONDS, unavailable_dependency, unavailable_message
+from core.error_boundary import INTERNAL_MESSAGE
 from core.logging import request_id_var
 from schema.errors import ApiError, ErrorCode
 
 log = logging.getLogger("autobroker.errors")
-
-INTERNAL_MESSAGE = "Internal server error; quote the requestId when reporting it."
 
 
 def apply_error_code(error: GraphQLError, *, debug: bool = False) -> None:
@@ -29,6 +30,19 @@ def apply_error_code(error: GraphQLError, *, debug: bool = False) -> None:
     if isinstance(original, ApiError):
         error.message = original.message
         error.extensions = {**(error.extensions or {}), **original.as_extensions()}
+        return
+    dependency = unavailable_dependency(original)
+    if dependency is not None:
+        log.warning(
+            "unavailable: %s", dependency, extra={"error": repr(original)[:300]}
+        )  # fmt: skip
+        error.message = unavailable_message(dependency)
+        error.extensions = {
+            **(error.extensions or {}),
+            "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+            "retryAfter": RETRY_AFTER_SECONDS,
+            "dependency": dependency,
+        }
         return
     if error.path is None and not _is_unexpected(original):
         code = ErrorCode.BAD_USER_INPUT

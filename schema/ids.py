@@ -13,6 +13,9 @@ NODE_TYPES = frozenset(
 )
 
 
+MAX_KEY = 2**63 - 1  # the largest BIGINT
+
+
 def to_global_id(type_name: str, key: int | str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).rstrip(b"=").decode()
 
@@ -37,6 +40,7 @@ def decode_int_id(global_id: str, expected_type: str, *, field: str = "id") -> i
             f"{field}: expected the ID of a {expected_type}, got the ID of a {type_name}",
             field=field,
         )
-    if not key.isdigit() or len(key) > 18:
+    # A positive BIGINT (quote ids are random ones, up to 19 digits).
+    if not key.isascii() or not key.isdigit() or len(key) > 19 or int(key) > MAX_KEY:
         raise BadUserInputError(f"{field}: not a valid global ID", field=field)
     return int(key)

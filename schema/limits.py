@@ -8,6 +8,7 @@ The token limit is applied by the parser itself (Strawberry's MaxTokensLimiter).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    Node,
     OperationDefinitionNode,
     SelectionSetNode,
 )
@@ -33,6 +35,10 @@ class DocumentLimits:
     max_fields: int = 600
     max_directives: int = 50
     max_operations: int = 20
+    # One response key selected this many times in one selection set (fragments
+    # included): the overlap check compares every pair, and no client repeats a field
+    # hundreds of times. Relay-style fragments that each select `id` stay far below it.
+    max_same_field: int = 50
 
 
 @dataclass(slots=True)
@@ -67,7 +73,7 @@ def check_document(document: DocumentNode, limits: DocumentLimits) -> None:
         )
     tally = _Tally()
     for definition in document.definitions:
-        tally.directives += len(getattr(definition, "directives", None) or ())
+        _count_directives(definition, tally)
     for operation in operations:
         _walk(operation.selection_set, 1, fragments, limits, tally, frozenset())
     _check(tally.aliases, limits.max_aliases, "aliases")
@@ -81,6 +87,21 @@ def _check(count: int, maximum: int, what: str) -> None:
         )
 
 
+def _count_directives(node: Node, tally: _Tally) -> None:
+    """Counts a node's directives; the same directive twice on one node is refused here,
+    once, rather than by validation once per copy (`@aa@aa@aa...`: one error each)."""
+    directives = getattr(node, "directives", None) or ()
+    tally.directives += len(directives)
+    names = [directive.name.value for directive in directives]
+    if len(set(names)) < len(names):
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise DocumentTooLargeError(
+            f"the directive @{repeated} is repeated on one location; at most once",
+            "repeated directives",
+            1,
+        )
+
+
 def _selections(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
@@ -88,7 +109,7 @@ def _selections(
     seen: frozenset[str],
 ) -> Iterator[tuple[FieldNode, frozenset[str]]]:
     for selection in selection_set.selections:
-        tally.directives += len(selection.directives or ())
+        _count_directives(selection, tally)
         if isinstance(selection, FieldNode):
             yield selection, seen
         elif isinstance(selection, InlineFragmentNode):
@@ -112,7 +133,17 @@ def _walk(
         raise DocumentTooLargeError(
             f"the document nests deeper than {limits.max_depth} levels", "depth", limits.max_depth
         )
+    keys: Counter[str] = Counter()
     for field, field_seen in _selections(selection_set, fragments, tally, seen):
+        key = (field.alias or field.name).value
+        keys[key] += 1
+        if keys[key] > limits.max_same_field:
+            raise DocumentTooLargeError(
+                f"the field {key} is selected more than {limits.max_same_field} times "
+                "in one selection set",
+                "same field",
+                limits.max_same_field,
+            )
         tally.fields += 1
         if field.alias is not None:
             tally.aliases += 1

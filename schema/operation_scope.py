@@ -91,6 +91,6 @@ class StreamedOperationScope(SchemaExtension):
         connection, scoped = self._connection, self._scoped
         if connection is None or scoped is None or not connection.used:
             return
-        await connection.close()
+        await connection.release()
         connection.used = False
         scoped.loaders = Loaders.create(connection)  # nothing cached from the last result

@@ -56,6 +56,9 @@ class UserErrorCode(enum.Enum):
         "FEED_PATH_NOT_ALLOWED", "The file is outside the feed directory."
     )
     FEED_NOT_FOUND = _code("FEED_NOT_FOUND", "No feed file at this path.")
+    FEED_URL_NOT_ALLOWED = _code(
+        "FEED_URL_NOT_ALLOWED", "The URL's host is not a public internet address."
+    )
     # Pricing
     UNSUPPORTED_DESTINATION = _code(
         "UNSUPPORTED_DESTINATION", "Not a destination country we deliver to."

@@ -8,19 +8,27 @@ message could not tell them, so a lost message costs a read, never an event).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.redis_keys import ORDER_EVENTS_CHANNEL
-from models.order import OrderStatus
+from models.order import OrderEventOutbox, OrderStatus
 from services.orders.transitions import AppliedEvent
 
 log = logging.getLogger(__name__)
+
+# Events committed but not published yet (services/outbox.py relays them).
+OUTBOX: Table = OrderEventOutbox.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +43,21 @@ class PublishedEvent:
     reason: str | None
     at: datetime
 
+    @classmethod
+    def from_row(cls, row: Any) -> PublishedEvent:
+        """The event an `order_event` row holds."""
+        return cls(
+            order_id=row["order_id"],
+            sequence=row["sequence"],
+            from_status=OrderStatus(row["from_status"]) if row["from_status"] else None,
+            to_status=OrderStatus(row["to_status"]),
+            actor=row["actor"],
+            reason=row["reason"],
+            at=row["at"],
+        )
 
-def encode_event(event: AppliedEvent) -> bytes:
+
+def encode_event(event: AppliedEvent | PublishedEvent) -> bytes:
     """The message published for a committed event (JSON, read back by `decode_event`)."""
     return orjson.dumps(
         {
@@ -71,15 +92,34 @@ def decode_event(message: bytes | str) -> PublishedEvent:
         raise ValueError(f"not an order event: {message!r:.200}") from None
 
 
-async def publish_order_events(redis: Redis, events: Iterable[AppliedEvent]) -> None:
-    """Publish committed events; a Redis failure is logged, never raised (the database
-    already holds them, and subscribers catch up from it)."""
-    for event in events:
+async def publish_order_events(
+    redis: Redis, events: Iterable[AppliedEvent], *, engine: AsyncEngine | None = None
+) -> None:
+    """Publish committed events; a Redis failure is logged, never raised: the events
+    left unpublished go to the outbox (with `engine`), which the relay publishes once
+    Redis is back (services/outbox.py)."""
+    events = list(events)
+    for index, event in enumerate(events):
         try:
             await redis.publish(ORDER_EVENTS_CHANNEL, encode_event(event))
         except RedisError:
             log.warning(
-                "order event not published",
+                "order event not published; kept in the outbox",
                 extra={"order_id": event.order_id, "sequence": event.sequence},
-                exc_info=True,
             )
+            if engine is not None:
+                await keep_unpublished(engine, events[index:])
+            return
+
+
+async def keep_unpublished(engine: AsyncEngine, events: Sequence[AppliedEvent]) -> None:
+    """Record events whose publication failed, for the relay; a database failure here is
+    logged (the events are committed: subscribers still read them on their next gap)."""
+    rows = [{"order_id": event.order_id, "sequence": event.sequence} for event in events]
+    if not rows:
+        return
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(OUTBOX).values(rows).on_conflict_do_nothing())
+    except (DBAPIError, OSError, TimeoutError):
+        log.warning("order events not kept in the outbox", exc_info=True)

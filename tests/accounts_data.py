@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.passwords import HASHER
-from auth.tokens import AccessClaims, TokenCodec
 from core.settings import Settings
 from models.account import User, UserRole
+from services.accounts.sessions import AccountPolicy, sign_in_user
 from services.vehicles.listing import create_listing
 from services.vehicles.vin import make_vin
 
@@ -68,9 +68,8 @@ async def create_user(
                 .returning(user_table.c.id)
             )
         ).scalar_one()  # fmt: skip
-    claims = AccessClaims(user_id=user_id, role=role, dealer_id=dealer_id)
-    token = TokenCodec.from_settings(settings).issue(claims)
-    return TestUser(user_id, address, role, dealer_id, token)
+    session = await sign_in_user(engine, AccountPolicy.from_settings(settings), user_id)
+    return TestUser(user_id, address, role, dealer_id, session.access_token)
 
 
 def new_vin() -> str:

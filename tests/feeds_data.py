@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import ipaddress
 import random
 import threading
 import time
@@ -20,6 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.vehicles.vin import SERIAL_CAPACITY, make_vin
+
+# The tests' feed servers listen on 127.0.0.1, which feeds may only reach when allowed.
+LOOPBACK = [ipaddress.ip_network("127.0.0.1/32")]
+LOOPBACK_SETTING = '["127.0.0.1/32"]'  # FEED_ALLOWED_NETWORKS for a worker process
 
 COLUMNS = ("external_id", "vin", "make", "model", "year", "mileage_km", "fuel", "transmission",
            "body_type", "colour", "power_kw", "location_country", "location_city", "price")  # fmt: skip

@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.passwords import HASHER
-from auth.tokens import AccessClaims, TokenCodec
 from bench.operations import CATALOG_PAGE_VARIABLES
 from bench.scenario import BenchEnv
 from bench.scenarios.catalog import VehicleDetail
 from core.settings import Settings
 from models.account import User, UserRole
+from services.accounts.sessions import AccountPolicy, sign_in_user
 from services.pricing.rules import current_rules
 
 TOKEN_TTL_SECONDS = 3600  # longer than any one scenario runs
@@ -79,10 +79,11 @@ async def create_buyers(engine: AsyncEngine, settings: Settings, count: int) -> 
     ]
     async with engine.begin() as conn:
         ids = (await conn.execute(users.insert().returning(users.c.id), rows)).scalars().all()
-    codec = TokenCodec.from_settings(
+    policy = AccountPolicy.from_settings(
         settings.model_copy(update={"access_token_ttl_seconds": TOKEN_TTL_SECONDS})
     )
-    return [Buyer(pk, codec.issue(AccessClaims(pk, UserRole.BUYER, None))) for pk in ids]
+    # Each buyer signed in for real: access tokens name a live sign-in (sid).
+    return [Buyer(pk, (await sign_in_user(engine, policy, pk)).access_token) for pk in ids]
 
 
 class SpareVehicles:

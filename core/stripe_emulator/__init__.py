@@ -12,13 +12,11 @@ the tests check two independent implementations of Stripe's signing against each
     webhooks.py  signing and delivery with retries
     server.py    StripeEmulator: served in-process, with controls for tests and dev
 
-Development keys (`dev` uses them when STRIPE_SECRET_KEY is unset): they only open the
-emulator, and `serve` refuses a missing key, so they can never reach production.
+Development secrets (`dev` uses them when STRIPE_SECRET_KEY is unset) are random, made
+once per data directory (dev.py); they only open that emulator, and `serve` refuses a
+missing key, so they can never reach production.
 """
 
 from core.stripe_emulator.server import StripeEmulator
 
-DEV_API_KEY = "sk_test_emulator"  # opens the local emulator only
-DEV_WEBHOOK_SECRET = "whsec_emulator"  # noqa: S105 - signs the local emulator's webhooks
-
-__all__ = ["DEV_API_KEY", "DEV_WEBHOOK_SECRET", "StripeEmulator"]
+__all__ = ["StripeEmulator"]

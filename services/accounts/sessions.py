@@ -6,7 +6,9 @@ locks the token's row, so two concurrent refreshes with one token cannot both su
 A token presented a second time means it leaked (or a client replayed it): the whole
 family is revoked, the thief's and the owner's tokens alike, and both must sign in again
 (OAuth 2.0 Security BCP, refresh token rotation). `end_session` (logout) revokes the
-family too. Access tokens are not revocable: they expire within ACCESS_TOKEN_TTL_SECONDS.
+family too. An access token names its family (`sid`) and is honoured only while the
+family is alive (services/accounts/session_check.py): revoking it ends the access tokens
+of the sign-in at once, and the session cache entry is dropped here when it happens.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth.tokens import AccessClaims, TokenCodec, new_refresh_token, refresh_token_hash
 from core.settings import Settings
 from models.account import RefreshToken, User, UserRole
 from services.accounts.errors import InvalidRefreshTokenError
+from services.accounts.session_check import forget_session
 from services.accounts.throttle import ThrottleLimits
 
 refresh_table: sa.Table = RefreshToken.__table__  # type: ignore[attr-defined]
@@ -95,16 +99,19 @@ async def start_session(
     issued = now or datetime.now(UTC)
     refresh_token = new_refresh_token()
     refresh_expires_at = issued + policy.refresh_ttl
+    family_id = family_id or uuid.uuid4()
     await conn.execute(
         refresh_table.insert().values(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=refresh_token_hash(refresh_token),
             created_at=issued,
             expires_at=refresh_expires_at,
         )
     )
-    claims = AccessClaims(user_id=user.id, role=user.role, dealer_id=user.dealer_id)
+    claims = AccessClaims(
+        user_id=user.id, role=user.role, dealer_id=user.dealer_id, session_id=family_id
+    )
     return Session(
         user=user,
         access_token=policy.codec.issue(claims, now=issued),
@@ -112,6 +119,17 @@ async def start_session(
         refresh_token=refresh_token,
         refresh_expires_at=refresh_expires_at,
     )
+
+
+async def sign_in_user(engine: AsyncEngine, policy: AccountPolicy, user_id: int) -> Session:
+    """A new sign-in for an existing user, without a password (tools and benchmarks)."""
+    async with engine.begin() as conn:
+        row = (
+            (await conn.execute(sa.select(user_table).where(user_table.c.id == user_id)))
+            .mappings()
+            .one()
+        )
+        return await start_session(conn, policy, UserRecord.from_row(row))
 
 
 class _Outcome(enum.Enum):
@@ -147,8 +165,11 @@ async def _revoke_family(conn: AsyncConnection, family_id: uuid.UUID, now: datet
     )
 
 
-async def refresh_session(engine: AsyncEngine, policy: AccountPolicy, token: str) -> Session:
-    """Spend a refresh token for a new session; a reused one revokes its whole family."""
+async def refresh_session(
+    engine: AsyncEngine, policy: AccountPolicy, token: str, *, redis: Redis | None = None
+) -> Session:
+    """Spend a refresh token for a new session; a reused one revokes its whole family
+    (and drops its session cache entry in `redis`)."""
     now = datetime.now(UTC)
     session: Session | None = None
     async with engine.begin() as conn:
@@ -170,15 +191,19 @@ async def refresh_session(engine: AsyncEngine, policy: AccountPolicy, token: str
             user = UserRecord.from_row({c.name: row[f"account_{c.name}"] for c in user_table.c})
             session = await start_session(conn, policy, user, family_id=row["family_id"], now=now)
     # Outside the block: the family's revocation above is committed before we refuse.
+    if outcome is _Outcome.REUSED:
+        await forget_session(redis, row["family_id"])
     if session is None:
         raise InvalidRefreshTokenError(outcome.value)
     return session
 
 
-async def end_session(engine: AsyncEngine, token: str) -> None:
-    """Log out: revoke every token of the presented token's family (idempotent)."""
+async def end_session(engine: AsyncEngine, token: str, *, redis: Redis | None = None) -> None:
+    """Log out: revoke every token of the presented token's family (idempotent), and drop
+    its session cache entry in `redis`, so its access tokens stop working at once."""
     async with engine.begin() as conn:
         row = await _locked_token(conn, token)
         if row is None:
             raise InvalidRefreshTokenError(_Outcome.UNKNOWN.value)
         await _revoke_family(conn, row["family_id"], datetime.now(UTC))
+    await forget_session(redis, row["family_id"])

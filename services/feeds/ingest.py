@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.base import utcnow
 from models.feed import FeedFormat, FeedRunStatus
+from services.feeds.addresses import IPNetwork
 from services.feeds.apply import FeedApplier
 from services.feeds.errors import (
     FeedError,
@@ -124,6 +125,7 @@ async def ingest_run(
     lease: timedelta = DEFAULT_LEASE,
     on_progress: ProgressCallback | None = None,
     retry_unavailable: bool = True,
+    allowed_networks: Sequence[IPNetwork] = (),
 ) -> IngestOutcome | None:
     """Claim and run the feed run; None when another worker has it or it is finished.
 
@@ -138,7 +140,9 @@ async def ingest_run(
     beating = asyncio.create_task(heartbeat.beat())
     try:
         try:
-            changed, refused = await _apply_feed(engine, claim, counts, heartbeat, on_progress)
+            changed, refused = await _apply_feed(
+                engine, claim, counts, heartbeat, on_progress, allowed_networks
+            )
         except FeedUnavailableError as error:
             if retry_unavailable:
                 raise
@@ -206,6 +210,7 @@ async def _apply_feed(
     counts: FeedCounts,
     heartbeat: _Heartbeat,
     on_progress: ProgressCallback | None,
+    allowed_networks: Sequence[IPNetwork],
 ) -> tuple[list[int], str | None]:
     """Apply the whole feed in one transaction: the ids of the vehicles it changed, and why
     the run failed if every row was rejected (then nothing is applied or withdrawn)."""
@@ -215,7 +220,7 @@ async def _apply_feed(
             {"lock_class": _LOCK_CLASS, "source": claim.source},
         )
         applier = FeedApplier(conn, claim.source, claim.dealer_id, counts, utcnow().date())
-        async with open_feed(claim.url) as feed:
+        async with open_feed(claim.url, allowed_networks=allowed_networks) as feed:
             read = [0]
             chunks = _counting(feed.chunks, read)
             feed_format = claim.format or feed.format

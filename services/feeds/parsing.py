@@ -130,8 +130,12 @@ def _layout(header: str) -> _CsvLayout:
         fields.append(field)
     missing = [group[0] for group in REQUIRED_COLUMNS if not set(group) & set(fields)]
     if missing:
+        # The feed's own text never goes into the reason (it is shown to staff and logged):
+        # only our names for the columns that were recognised.
+        known = ", ".join(field for field in fields if field is not None) or "none"
         raise FeedUnreadableError(
-            f"the header lacks required columns: {', '.join(missing)} (it has: {header[:200]})"
+            f"the header lacks required columns: {', '.join(missing)} "
+            f"({len(fields)} columns; recognised: {known})"
         )
     return _CsvLayout(delimiter, fields)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,8 +31,9 @@ from models.base import utcnow
 from models.dealer import Dealer
 from models.feed import FeedFormat, FeedRun, FeedRunStatus
 from services.errors import FieldProblem
+from services.feeds.addresses import IPNetwork
 from services.feeds.errors import StartRefusedError
-from services.feeds.sources import check_location
+from services.feeds.sources import check_location, check_url_host
 
 log = logging.getLogger("autobroker.feeds")
 
@@ -106,6 +108,7 @@ async def create_run(
     feed_format: FeedFormat | None = None,
     requested_by: str | None = None,
     allowed_directory: Path | None = None,
+    allowed_networks: Sequence[IPNetwork] = (),
 ) -> Any:
     """Record a QUEUED run (committed); `StartRefusedError` naming the field at fault."""
     if not _SOURCE.fullmatch(source):
@@ -113,6 +116,7 @@ async def create_run(
             "source", "SOURCE_INVALID", "1 to 60 letters, digits, '.', '_' or '-'."
         ))  # fmt: skip
     location = check_location(url, allowed_directory=allowed_directory)
+    await check_url_host(location, allowed_networks)
     async with engine.begin() as conn:
         if dealer_id is not None:
             found = await conn.scalar(

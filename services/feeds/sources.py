@@ -4,23 +4,26 @@
 path outside the allowed directory); `open_feed` streams its bytes in chunks, never the
 whole feed in memory, with its format when the name or the Content-Type tells it.
 Files are read by the process that runs the job: in production, use http(s) URLs or a
-directory every worker mounts.
+directory every worker mounts. URLs must lead to public internet addresses, redirects
+included (services/feeds/addresses.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import httpcore
 import httpx
 
 from models.feed import FeedFormat
 from services.errors import FieldProblem
+from services.feeds.addresses import GuardedBackend, IPNetwork, check_host
 from services.feeds.errors import (
     FeedUnavailableError,
     FeedUnreadableError,
@@ -99,6 +102,35 @@ def check_location(url: str, *, allowed_directory: Path | None) -> Location:
     return Location(location.url, path)
 
 
+async def check_url_host(location: Location, allowed_networks: Sequence[IPNetwork]) -> None:
+    """An http(s) location's host vetted for a new run (public addresses only)."""
+    if location.is_http:
+        parts = urlsplit(location.url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise StartRefusedError(
+                FieldProblem("url", "URL_INVALID", "The port is not valid.")
+            ) from None
+        await check_host(parts.hostname or "", port, allowed_networks)
+
+
+def guarded_transport(allowed_networks: Sequence[IPNetwork]) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every connection (redirects too) goes to an allowed address.
+
+    httpx takes no network backend, so the transport's connection pool is replaced by one
+    on `GuardedBackend`, with httpx's own defaults; no proxy from the environment applies
+    (a proxy would connect on our behalf, past the check)."""
+    transport = httpx.AsyncHTTPTransport()
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=10,
+        max_keepalive_connections=2,
+        network_backend=GuardedBackend(allowed_networks),
+    )
+    return transport
+
+
 def format_of_name(name: str) -> FeedFormat | None:
     """The format a file name or URL path implies by its extension."""
     return _EXTENSIONS.get(Path(urlsplit(name).path if "://" in name else name).suffix.lower())
@@ -119,8 +151,10 @@ async def _http_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
 
 
 @asynccontextmanager
-async def _open_http(url: str) -> AsyncIterator[OpenFeed]:
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True) as client:
+async def _open_http(url: str, allowed_networks: Sequence[IPNetwork]) -> AsyncIterator[OpenFeed]:
+    async with httpx.AsyncClient(
+        transport=guarded_transport(allowed_networks), timeout=HTTP_TIMEOUT, follow_redirects=True
+    ) as client:
         try:
             async with client.stream("GET", url) as response:
                 status = response.status_code
@@ -140,12 +174,15 @@ async def _open_http(url: str) -> AsyncIterator[OpenFeed]:
 
 
 @asynccontextmanager
-async def open_feed(url: str) -> AsyncIterator[OpenFeed]:
-    """Stream the feed at `url`; FeedUnreadableError if it cannot be, FeedUnavailableError
-    if it cannot be right now (worth retrying)."""
+async def open_feed(
+    url: str, *, allowed_networks: Sequence[IPNetwork] = ()
+) -> AsyncIterator[OpenFeed]:
+    """Stream the feed at `url`; FeedUnreadableError if it cannot be (or its host is not a
+    public address outside `allowed_networks`), FeedUnavailableError if it cannot be right
+    now (worth retrying)."""
     location = parse_location(url)
     if location.path is None:
-        async with _open_http(location.url) as feed:
+        async with _open_http(location.url, allowed_networks) as feed:
             yield feed
         return
     path = location.path

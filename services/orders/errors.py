@@ -8,11 +8,13 @@ DomainError
       ├── VehicleUnavailableError    VEHICLE_UNAVAILABLE      vehicleId
       ├── QuoteExpiredError          QUOTE_EXPIRED            quoteId
       └── QuoteMismatchError         QUOTE_MISMATCH           quoteId
+ └── CustomerGoneError                the buyer's account (or the partner) was deleted
+                                      while the request ran: not a refusal to show
 """
 
 from __future__ import annotations
 
-from services.errors import RefusalError
+from services.errors import DomainError, RefusalError
 
 
 class OrderError(RefusalError):
@@ -47,3 +49,7 @@ class QuoteExpiredError(OrderError):
 class QuoteMismatchError(OrderError):
     code = "QUOTE_MISMATCH"
     argument = "quoteId"
+
+
+class CustomerGoneError(DomainError):
+    """The order's buyer or partner no longer exists (deleted while the request ran)."""

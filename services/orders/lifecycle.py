@@ -18,8 +18,13 @@ reconciliation job) can.
 | IN_TRANSIT                      | DELIVER            | DELIVERED       | admin           |
 | DELIVERED                       | COMPLETE           | COMPLETED       | admin, system   |
 | DRAFT … PAYMENT_FAILED          | CANCEL             | CANCELLED       | anyone but pay. |
-| RESERVED                        | EXPIRE_RESERVATION | CANCELLED       | system          |
+| RESERVED, PAYMENT_FAILED        | EXPIRE_RESERVATION | CANCELLED       | system          |
 | PAID … DELIVERED                | REFUND_SETTLED     | REFUNDED        | payments        |
+
+A hold ends at the order's `reserved_until`, whether the order is RESERVED or its
+payment failed (EXPIRE_RESERVATION). A PAYMENT_PENDING order is never expired as it
+stands, since its payment may still succeed: services/payments/holds.py cancels the
+PaymentIntent first, which moves it to PAYMENT_FAILED (or PAID), and the expiry follows.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ TRANSITIONS: dict[
     (S.IN_TRANSIT, E.DELIVER): (S.DELIVERED, frozenset({A.ADMIN})),
     (S.DELIVERED, E.COMPLETE): (S.COMPLETED, frozenset({A.ADMIN, A.SYSTEM})),
     (S.RESERVED, E.EXPIRE_RESERVATION): (S.CANCELLED, frozenset({A.SYSTEM})),
+    (S.PAYMENT_FAILED, E.EXPIRE_RESERVATION): (S.CANCELLED, frozenset({A.SYSTEM})),
     **{
         (status, E.CANCEL): (S.CANCELLED, frozenset({A.BUYER, A.PARTNER, A.ADMIN, A.SYSTEM}))
         for status in _CANCELLABLE

@@ -54,12 +54,13 @@ async def _apply(
 async def expire_reservations(
     engine: AsyncEngine, redis: Redis, *, now: datetime | None = None
 ) -> int:
-    """Cancel reservations past their time and release their vehicles; how many."""
+    """Cancel holds past their time (reserved, or a failed payment not retried in time)
+    and release their vehicles; how many. (A pending payment is ended first, by
+    services/payments/holds.py.)"""
     now = now or utcnow()
     c = orders.c
-    ids = await _due(
-        engine, sa.and_(c.status == OrderStatus.RESERVED.value, c.reserved_until <= now)
-    )
+    lapsed = (OrderStatus.RESERVED.value, OrderStatus.PAYMENT_FAILED.value)
+    ids = await _due(engine, sa.and_(c.status.in_(lapsed), c.reserved_until <= now))
     return await _apply(
         engine, redis, ids, OrderEventKind.EXPIRE_RESERVATION, "reservation expired", now
     )

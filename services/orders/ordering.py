@@ -13,12 +13,18 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.base import utcnow
 from models.order import OrderStatus
 from services.events import publish_order_events
-from services.orders.errors import OrderNotFoundError, QuoteExpiredError, QuoteMismatchError
+from services.orders.errors import (
+    CustomerGoneError,
+    OrderNotFoundError,
+    QuoteExpiredError,
+    QuoteMismatchError,
+)
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from services.orders.transitions import AppliedEvent, append_event, apply_transition, orders
 from services.pricing.quotes import StoredQuote, fetch_quotes, quote_table, quote_vehicle
@@ -42,7 +48,9 @@ class OrderOutcome:
     events: list[AppliedEvent] = field(default_factory=list)
 
 
-async def after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
+async def after_commit(
+    redis: Redis, events: list[AppliedEvent], *, engine: AsyncEngine | None = None
+) -> None:
     """What follows committed transitions: the moved vehicles leave every cache
     (services/vehicles/changes.py) and the events are published (also for
     services/payments, which applies transitions inside its own transactions)."""
@@ -53,7 +61,7 @@ async def after_commit(redis: Redis, events: list[AppliedEvent]) -> None:
             {event.vehicle_id for event in moved},
             [event.vehicle_group for event in moved if event.vehicle_group is not None],
         )
-    await publish_order_events(redis, events)
+    await publish_order_events(redis, events, engine=engine)
 
 
 async def _usable_quote(
@@ -69,6 +77,24 @@ async def _usable_quote(
             f"the quote expired at {stored.valid_until.isoformat()}; request a new one"
         )
     return stored
+
+
+# The foreign keys an order's customer is held by (PostgreSQL's default names).
+_CUSTOMER_KEYS = ("orders_buyer_id_fkey", "orders_partner_id_fkey")
+
+
+async def _insert_order(conn: AsyncConnection, values: dict[str, object]) -> int:
+    """Insert the order; `CustomerGoneError` when its buyer or partner was just deleted
+    (the sign-in check ran before, but an account can go while the request runs)."""
+    try:
+        async with conn.begin_nested():
+            order_id = await conn.scalar(orders.insert().values(**values).returning(orders.c.id))
+    except IntegrityError as error:
+        if any(key in str(error.orig) for key in _CUSTOMER_KEYS):
+            raise CustomerGoneError("the account placing the order no longer exists") from None
+        raise
+    assert order_id is not None
+    return int(order_id)
 
 
 async def create_order(
@@ -93,24 +119,22 @@ async def create_order(
             quote = await _usable_quote(conn, quote_id, vehicle_id, destination, now)
         else:
             quote = await quote_vehicle(conn, redis, vehicle_id, destination, now=now)
-        order_id = await conn.scalar(
-            orders.insert()
-            .values(
-                buyer_id=buyer_id,
-                partner_id=partner_id,
-                vehicle_id=vehicle_id,
-                quote_id=quote.id,
-                destination_country=destination,
-                status=OrderStatus.DRAFT.value,
-                version=1,
-                total_minor=int(quote.pricing.total * 100),
-                currency=quote.pricing.currency,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(orders.c.id)
+        order_id = await _insert_order(
+            conn,
+            {
+                "buyer_id": buyer_id,
+                "partner_id": partner_id,
+                "vehicle_id": vehicle_id,
+                "quote_id": quote.id,
+                "destination_country": destination,
+                "status": OrderStatus.DRAFT.value,
+                "version": 1,
+                "total_minor": int(quote.pricing.total * 100),
+                "currency": quote.pricing.currency,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        assert order_id is not None
         sequence = await append_event(
             conn, order_id=order_id, from_status=None, to_status=OrderStatus.DRAFT,
             actor=customer, reason=None, now=now,
@@ -132,7 +156,7 @@ async def create_order(
                     now=now,
                 )
             )
-    await after_commit(redis, events)
+    await after_commit(redis, events, engine=engine)
     return OrderOutcome(order_id, events)
 
 
@@ -168,7 +192,7 @@ async def transition_order(
             conn, order_id, event, actor, reason=reason, expected_version=expected_version,
             reservation_ttl=reservation_ttl, now=now,
         )  # fmt: skip
-    await after_commit(redis, [applied])
+    await after_commit(redis, [applied], engine=engine)
     return OrderOutcome(order_id, [applied])
 
 

@@ -226,7 +226,7 @@ async def apply_intent_fact(engine: AsyncEngine, redis: Redis, fact: IntentFact)
         applied = await _apply_locked(
             conn, order, fact, payment_id=metadata_id(fact.metadata, "payment_id")
         )
-    await after_commit(redis, applied.events)
+    await after_commit(redis, applied.events, engine=engine)
     return applied
 
 
@@ -271,5 +271,5 @@ async def apply_refund_fact(engine: AsyncEngine, redis: Redis, fact: RefundFact)
             settled = IntentFact(str(intent_id), P.REFUNDED, fact.at)
             inner = await _apply_locked(conn, order, settled)
             applied = Applied(f"{applied.outcome}; {inner.outcome}", inner.events)
-    await after_commit(redis, applied.events)
+    await after_commit(redis, applied.events, engine=engine)
     return applied

@@ -130,7 +130,7 @@ async def _prepare(
                 .returning(*payments.c)
             )
         ).one()
-    await after_commit(redis, events)
+    await after_commit(redis, events, engine=engine)
     replaced = (
         latest is not None
         and latest.stripe_payment_intent_id is not None

@@ -10,7 +10,9 @@
 - `max_network_retries` (STRIPE_MAX_NETWORK_RETRIES) lets stripe-python retry timeouts,
   409s and 5xx itself, with backoff; what still fails is `GatewayUnavailable`.
 - Webhooks are verified by stripe-python's own `WebhookSignature.verify_header` on the
-  raw body, with Stripe's default tolerance of 300 seconds.
+  raw body, with Stripe's default tolerance of 300 seconds. stripe-python only refuses
+  a timestamp that old; one more than the tolerance in the future is refused here too,
+  so a signature made now cannot be kept for later use.
 - Responses are turned into plain dicts at once (`to_dict()`), so the rest of the code
   never meets a StripeObject.
 """
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import stripe
@@ -35,6 +38,15 @@ from services.payments.gateway import (
 )
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def _refuse_future_timestamp(signature: str | None) -> None:
+    """A verified Stripe-Signature whose `t=` lies beyond the tolerance ahead of now."""
+    # Read as stripe-python reads it: the first `t=` item, which it found to be an integer.
+    pairs = [item.split("=", 1) for item in (signature or "").split(",")]
+    stamps = [pair[1] for pair in pairs if len(pair) == 2 and pair[0] == "t"]
+    if stamps and int(stamps[0]) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        raise InvalidWebhook("the signature's timestamp is in the future")
 
 
 def _intent(data: dict[str, Any]) -> Intent:
@@ -197,6 +209,7 @@ class StripeGateway:
             stripe.WebhookSignature.verify_header(
                 payload, signature, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
             )
+            _refuse_future_timestamp(signature)
             event = json.loads(payload)
         except stripe.SignatureVerificationError as error:
             raise InvalidWebhook(error.user_message or "invalid signature") from None

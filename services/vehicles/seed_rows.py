@@ -33,17 +33,10 @@ LISTING_WINDOW = timedelta(days=120)
 _LISTING_WINDOW_SECONDS = LISTING_WINDOW.total_seconds()
 _AVERAGE_ANNUAL_KM = 14_000
 _LIST_PRICE_INFLATION = 1.025  # list prices rise yearly: an older model year cost less new
-# Listing statuses by cumulative share: 90 % available, 4 % reserved, 4 % sold, 2 % withdrawn.
-_STATUSES = tuple(
-    status.value
-    for status in (
-        VehicleStatus.AVAILABLE,
-        VehicleStatus.RESERVED,
-        VehicleStatus.SOLD,
-        VehicleStatus.WITHDRAWN,
-    )
-)
-_STATUS_THRESHOLDS = (0.90, 0.94, 0.98)
+# Listing statuses by cumulative share: 92 % available, 8 % withdrawn. Never RESERVED or
+# SOLD: those belong to an order (services/vehicles/holds.py), which the seed does not make.
+_STATUSES = tuple(status.value for status in (VehicleStatus.AVAILABLE, VehicleStatus.WITHDRAWN))
+_STATUS_THRESHOLDS = (0.92,)
 # Residual value as a share of the new price: floor + (start - floor) * decay ** years.
 _RESIDUAL_CURVES: dict[FuelType, tuple[float, float, float]] = {
     FuelType.ELECTRIC: (0.10, 0.88, 0.82),

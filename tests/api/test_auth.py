@@ -7,6 +7,7 @@ import base64
 import json
 import statistics
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -217,7 +218,7 @@ def _token(settings: Settings, *, key: str | None = None, algorithm: str = "HS25
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": "1", "role": "ADMIN",
-        "iat": now, "exp": now + timedelta(minutes=5), **overrides,
+        "sid": str(uuid.uuid4()), "iat": now, "exp": now + timedelta(minutes=5), **overrides,
     }  # fmt: skip
     claims = {name: value for name, value in claims.items() if value is not None}
     secret = key if key is not None else settings.jwt_secret.get_secret_value()
@@ -254,6 +255,7 @@ BAD_TOKENS: dict[str, Callable[[Settings], str]] = {
     "no exp": lambda s: _token(s, exp=None),
     "no iat": lambda s: _token(s, iat=None),
     "no aud": lambda s: _token(s, aud=None),
+    "no sign-in": lambda s: _token(s, sid=None),
     "not an access token": lambda s: _token(s, headers={"typ": "JWT"}),
     "garbage": lambda s: "not.a.jwt",
 }  # fmt: skip
@@ -299,15 +301,15 @@ async def test_malformed_credentials_are_unauthenticated(
     ]
 
 
-async def test_a_token_for_a_deleted_user_is_refused_by_me(
+async def test_a_token_for_a_deleted_user_is_refused(
     client: httpx.AsyncClient, engine: AsyncEngine, settings: Settings
 ) -> None:
     user = await create_user(engine, settings, UserRole.BUYER)
     async with engine.begin() as conn:
         await conn.execute(sa.text("DELETE FROM app_user WHERE id = :id"), {"id": user.id})
-    body = await graphql(client, ME, None, **user.headers)
-    assert body["data"] == {"me": None}
-    assert _code(body) == "UNAUTHENTICATED"
+    response = await client.post("/graphql", json={"query": ME}, headers=user.headers)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
 async def test_a_partner_key_authenticates_until_it_is_revoked(
@@ -381,6 +383,28 @@ async def test_batched_requests_from_one_address_are_throttled_per_address(
         assert _code(await _login(other, unique_email("spray"), "whatever-password")) == (
             "UNAUTHENTICATED"
         )
+
+
+async def test_a_throttled_sign_in_answers_429_with_retry_after_like_the_cost_limit(
+    client_from: ClientFrom, settings: Settings
+) -> None:
+    async with client_from("10.31.0.1") as client:
+        for _ in range(settings.login_attempts_per_client):
+            body = await _login(client, unique_email("spray"), "whatever-password")
+            assert _code(body) == "UNAUTHENTICATED"
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": LOGIN,
+                "variables": {"input": {"email": unique_email(), "password": PASSWORD}},
+            },
+        )
+    assert response.status_code == 429
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    retry = error["extensions"]["retryAfter"]
+    assert 0 < retry <= settings.login_throttle_window_seconds
+    assert response.headers["retry-after"] == str(retry)
 
 
 async def test_a_successful_login_clears_the_account_budget(

@@ -17,7 +17,7 @@ from jobs.worker import create_worker
 from schema.ids import to_global_id
 from tests.api.conftest import Cast
 from tests.conftest import graphql
-from tests.feeds_data import csv_text, feed_rows, new_source, serve_slowly
+from tests.feeds_data import LOOPBACK, csv_text, feed_rows, new_source, serve_slowly
 
 RUN_FIELDS = """
   source url format status failureReason attempts requestedBy dealer { id }
@@ -64,7 +64,9 @@ async def feeds_client(
     settings: Settings, database: str, feed_dir: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API with FEED_DIRECTORY pointing at this module's feed directory."""
-    app = create_app(settings.model_copy(update={"feed_directory": feed_dir}))
+    app = create_app(
+        settings.model_copy(update={"feed_directory": feed_dir, "feed_allowed_networks": LOOPBACK})
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
@@ -148,7 +150,9 @@ async def test_a_run_shows_its_progress_while_it_runs(
     with serve_slowly(csv_text(rows).encode()) as feed:
         payload = await _start(feeds_client, cast, source=source, url=feed.url, dealerId=dealer)
         run_id = payload["feedRun"]["id"]
-        working = asyncio.create_task(_work(settings))
+        working = asyncio.create_task(
+            _work(settings.model_copy(update={"feed_allowed_networks": LOOPBACK}))
+        )
         seen: list[tuple[str, int]] = []
         while not working.done():
             body = await graphql(feeds_client, RUN, {"id": run_id}, **cast.admin.headers)
@@ -173,6 +177,8 @@ async def test_a_run_shows_its_progress_while_it_runs(
      ({"url": "{dir}/missing.csv"}, "url", "FEED_NOT_FOUND"),
      ({"url": "/etc/passwd"}, "url", "FEED_PATH_NOT_ALLOWED"),
      ({"url": "http:///stock.csv"}, "url", "URL_INVALID"),
+     ({"url": "http://169.254.169.254/latest/meta-data/"}, "url", "FEED_URL_NOT_ALLOWED"),
+     ({"url": "https://[fd00::1]/stock.csv"}, "url", "FEED_URL_NOT_ALLOWED"),
      ({"source": "no spaces please"}, "source", "SOURCE_INVALID"),
      ({"dealerId": to_global_id("Dealer", 987_654_321)}, "dealerId", "DEALER_NOT_FOUND")],
 )  # fmt: skip
@@ -206,3 +212,16 @@ async def test_only_staff_start_or_see_feed_runs(
                                      (RUNS, {}), (NODE, {"id": run_id})):  # fmt: skip
             body = await graphql(feeds_client, operation, variables, **headers)
             assert [error["extensions"]["code"] for error in body["errors"]] == [code], body
+
+
+async def test_loopback_urls_in_any_spelling_are_refused_by_default(
+    client: httpx.AsyncClient, cast: Cast
+) -> None:
+    port = 8000  # the API's own port in `dev`; no connection is ever made
+    for host in ("0x7f000001", "2130706433", "127.0.0.1", "localhost", "[::1]"):
+        url = f"http://{host}:{port}/metrics"
+        payload = await _start(client, cast, source=new_source(), url=url)
+        assert payload["feedRun"] is None, url
+        [error] = payload["userErrors"]
+        assert (error["field"], error["code"]) == (["input", "url"], "FEED_URL_NOT_ALLOWED")
+        assert "metrics" not in error["message"]

@@ -158,7 +158,7 @@ async def test_an_expired_quote_cannot_be_used(
         await conn.execute(sa.text(
             "UPDATE quote SET created_at = now() - interval '40 minutes',"
             " valid_until = now() - interval '10 minutes'"
-            " WHERE id IN (SELECT id FROM quote ORDER BY id DESC LIMIT 2)"
+            " WHERE id IN (SELECT id FROM quote ORDER BY created_at DESC LIMIT 2)"
         ))  # fmt: skip
     late = await graphql(client, CREATE, {"input": {"vehicleId": vehicle, "destinationCountry": "DE",
                                                     "quoteId": quote_id}}, **cast.buyer.headers)  # fmt: skip

@@ -179,10 +179,14 @@ async def test_bad_missing_or_stale_signatures_are_refused_and_write_nothing(
     tampered = body.replace(b'"payment_intent.succeeded"', b'"payment_intent.canceled"')
     _, wrong_secret = no_webhooks.signed(event_id, secret="whsec_not_ours")
     _, stale = no_webhooks.signed(event_id, timestamp=int(time.time()) - 301)
+    _, ahead = no_webhooks.signed(event_id, timestamp=int(time.time()) + 301)
+    _, far_ahead = no_webhooks.signed(event_id, timestamp=int(time.time()) + 10**9)
     cases = {
         "tampered body": (tampered, signature),
         "wrong secret": (body, wrong_secret),
         "301 seconds old": (body, stale),
+        "301 seconds ahead": (body, ahead),
+        "thirty years ahead": (body, far_ahead),
         "missing header": (body, None),
         "garbage header": (body, "t=abc,v1=def"),
         "not an event": (b'{"object": "list"}', sign(b'{"object": "list"}', WEBHOOK_SECRET)),
@@ -193,6 +197,8 @@ async def test_bad_missing_or_stale_signatures_are_refused_and_write_nothing(
         assert set(response.json()) == {"error"}, name
     assert await _counts(engine, order_id) == before
     assert (await order_state(engine, order_id))["status"] == "PAYMENT_PENDING"
+    slightly_ahead = sign(body, WEBHOOK_SECRET, timestamp=int(time.time()) + 60)
+    assert (await _signed_post(pay_client, body, slightly_ahead)).status_code == 200
     just_in_time = sign(body, WEBHOOK_SECRET, timestamp=int(time.time()) - 290)
     assert (await _signed_post(pay_client, body, just_in_time)).status_code == 200
 

@@ -125,10 +125,29 @@ def _deep(levels: int) -> str:
             + " }",
             "aliases",
         ),
-        ("{ vehicles(first: 1) { edges { node { " + "vin " * 2000 + "} } } }", "fields"),
-        ("{ vehicles(first: 1) { totalCount " + "@include(if: true) " * 200 + "} }", "directives"),
+        ("{ vehicles(first: 1) { edges { node { " + "vin " * 2000 + "} } } }", "same field"),
+        (
+            "{ vehicles(first: 1) { edges { node { "
+            + ("dealer { " + "name " * 45 + "} ") * 15
+            + "} } } }",
+            "fields",
+        ),
+        (
+            "{ vehicles(first: 1) { "
+            + "__typename @include(if: true) totalCount @include(if: true) " * 30
+            + "} }",
+            "directives",
+        ),
+        ("{ __typename " + "@aa" * 10 + " }", "repeated directives"),
     ],
-    ids=["deep nesting", "alias flood", "field duplication", "directive flood"],
+    ids=[
+        "deep nesting",
+        "alias flood",
+        "field duplication",
+        "field flood",
+        "directive flood",
+        "directive overloading",
+    ],
 )
 async def test_attack_shapes_are_refused_before_validation(
     client: httpx.AsyncClient, query: str, limit: str

@@ -13,7 +13,7 @@ import pytest
 
 from core.db import start_counting
 from core.redis import create_redis
-from schema.ids import to_global_id
+from schema.ids import from_global_id, to_global_id
 from services.pricing import invalidate_vehicle_quotes
 from tests.conftest import Servers, graphql
 from tests.pricing_data import InsertVehicle, pricing_vehicles, unique_model
@@ -279,8 +279,10 @@ async def test_a_foreign_or_malformed_vehicle_id_is_bad_user_input(
 async def test_quote_lookups_name_what_is_wrong(
     client: httpx.AsyncClient, db_conn: asyncpg.Connection
 ) -> None:
-    next_id = await db_conn.fetchval("SELECT coalesce(max(id), 0) + 1000 FROM quote")
-    missing = to_global_id("Quote", next_id)
+    unused = await db_conn.fetchval(
+        "SELECT min(x) FROM generate_series(1, 100) x WHERE x NOT IN (SELECT id FROM quote)"
+    )
+    missing = to_global_id("Quote", unused)
     body = await graphql(client, "query($id: ID!) { quote(id: $id) { id } }", {"id": missing})
     assert body["data"] == {"quote": None}
     assert [error["extensions"] for error in body["errors"]] == [
@@ -354,3 +356,34 @@ async def test_a_priced_catalog_page_costs_three_statements(
     assert len(priced) == sum(edge["node"]["status"] in ("AVAILABLE", "RESERVED") for edge in edges)
     # the page with its dealers joined, its total count, every price of the page
     assert counter.count == 3, counter.statements
+
+
+REQUEST = """
+mutation($input: RequestQuoteInput!) { requestQuote(input: $input) { quote { id } } }
+"""
+
+
+async def test_quote_ids_are_random_not_a_sequence(
+    client: httpx.AsyncClient, db_conn: asyncpg.Connection
+) -> None:
+    vehicle = await db_conn.fetchval(
+        "SELECT id FROM vehicle WHERE status = 'AVAILABLE' AND location_country = 'DE' LIMIT 1"
+    )
+    given = {"input": {"vehicleId": to_global_id("Vehicle", vehicle), "destinationCountry": "FR"}}
+    ids = []
+    for _ in range(8):
+        body = await graphql(client, REQUEST, given)
+        type_name, key = from_global_id(body["data"]["requestQuote"]["quote"]["id"])
+        assert type_name == "Quote"
+        ids.append(int(key))
+    assert len(set(ids)) == len(ids)
+    # Eight ids drawn from 63 random bits: none near another, most of them huge.
+    gaps = [abs(a - b) for a in ids for b in ids if a != b]
+    assert min(gaps) > 1000
+    assert sum(quote_id > 2**40 for quote_id in ids) >= 6
+    for quote_id in ids:  # each readable by its id alone
+        body = await graphql(
+            client, "query($id: ID!) { quote(id: $id) { id } }",
+            {"id": to_global_id("Quote", quote_id)},
+        )  # fmt: skip
+        assert body["data"]["quote"]["id"] == to_global_id("Quote", quote_id)

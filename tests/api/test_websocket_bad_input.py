@@ -41,6 +41,10 @@ SUBSCRIBE = {"id": "1", "type": "subscribe", "payload": {"query": STATUS_CHANGED
 TRANSPORT_WS_CASES: list[tuple[str | bytes, str]] = [
     ("[1]", "a message must be a JSON object"),
     ("null", "a message must be a JSON object"),
+    ("1", "a message must be a JSON object"),
+    ('{"type": "ping", "payload": {"n": ' + "9" * 4301 + "}}", "WebSocket message must be valid JSON"),
+    ('{"type": "ping", "payload": ' + "[" * 300 + "]" * 300 + "}",
+     "WebSocket message must be valid JSON"),
     ('"connection_init"', "a message must be a JSON object"),
     ("{", "WebSocket message must be valid JSON"),
     (b'{"type": "ping"}', "WebSocket message type must be text"),
@@ -145,7 +149,11 @@ async def test_the_legacy_protocol_answers_malformed_messages_and_stays_open(
     async with legacy_ws(live_server) as legacy:
         for frame, message in [
             ("[1]", "a message must be a JSON object"),
+            ('"x"', "a message must be a JSON object"),
+            ("1", "a message must be a JSON object"),
+            ("null", "a message must be a JSON object"),
             ("{", "a message must be valid JSON"),
+            ('{"type": "ka", "n": ' + "9" * 4301 + "}", "a message must be valid JSON"),
             ('{"type": "subscribe"}', "unknown message type: subscribe"),
         ]:
             await legacy.socket.send(frame)

@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from auth.tokens import refresh_token_hash
 from core.settings import Settings
 from models.account import UserRole
 from services.accounts import demo, partners, sessions, throttle, users
@@ -77,8 +78,11 @@ async def test_concurrent_refreshes_with_one_token_give_one_session_and_revoke_t
         await sessions.refresh_session(engine, policy, winners[0].refresh_token)
     async with engine.connect() as conn:
         live = await conn.scalar(
-            sa.text("SELECT count(*) FROM refresh_token WHERE user_id = :u AND revoked_at IS NULL"),
-            {"u": user.id},
+            sa.text(
+                "SELECT count(*) FROM refresh_token WHERE revoked_at IS NULL AND family_id ="
+                " (SELECT family_id FROM refresh_token WHERE token_hash = :h)"
+            ),
+            {"h": refresh_token_hash(session.refresh_token)},
         )
     assert live == 0
 

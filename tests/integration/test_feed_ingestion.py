@@ -21,6 +21,7 @@ from models.base import utcnow
 from services.feeds.ingest import ingest_run
 from services.feeds.runs import claim_run, create_run, enqueue_run, start_run
 from tests.feeds_data import (
+    LOOPBACK,
     a_dealer,
     csv_text,
     feed_row_count,
@@ -41,8 +42,10 @@ async def dealer_id(engine: AsyncEngine) -> int:
 
 
 async def _ingest(engine: AsyncEngine, redis: Redis, source: str, url: str, dealer_id: int) -> Any:
-    run = await create_run(engine, source=source, url=url, dealer_id=dealer_id)
-    outcome = await ingest_run(engine, redis, run["id"])
+    run = await create_run(
+        engine, source=source, url=url, dealer_id=dealer_id, allowed_networks=LOOPBACK
+    )
+    outcome = await ingest_run(engine, redis, run["id"], allowed_networks=LOOPBACK)
     assert outcome is not None
     return await feed_run_row(engine, run["id"])
 
@@ -232,8 +235,10 @@ async def test_a_worker_that_lost_its_lease_rolls_back_and_the_new_holder_applie
     source, rows = new_source(), feed_rows(20_000)
     # About 2 MB, 64 KB every 0.1 s: the first worker reads for over 3 seconds.
     with serve_slowly(csv_text(rows).encode()) as feed:
-        run = await create_run(engine, source=source, url=feed.url, dealer_id=dealer_id)
-        first = asyncio.create_task(ingest_run(engine, redis, run["id"]))
+        run = await create_run(
+            engine, source=source, url=feed.url, dealer_id=dealer_id, allowed_networks=LOOPBACK
+        )
+        first = asyncio.create_task(ingest_run(engine, redis, run["id"], allowed_networks=LOOPBACK))
         while (await feed_run_row(engine, run["id"]))["rows_read"] == 0:
             await asyncio.sleep(0.05)
         # The first worker looks dead to the rest (its lease lapsed): another takes over.
@@ -246,7 +251,7 @@ async def test_a_worker_that_lost_its_lease_rolls_back_and_the_new_holder_applie
             await conn.execute(sa.text("UPDATE feed_run SET lease_until = now() WHERE id = :id"),
                                {"id": run["id"]})  # fmt: skip
         feed.pause = 0
-        assert await ingest_run(engine, redis, run["id"]) is not None
+        assert await ingest_run(engine, redis, run["id"], allowed_networks=LOOPBACK) is not None
     row = await feed_run_row(engine, run["id"])
     assert (row["status"], row["created"], row["attempts"]) == ("SUCCEEDED", len(rows), 3)
     assert await feed_row_count(engine, source) == len(rows)

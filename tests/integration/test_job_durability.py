@@ -35,6 +35,8 @@ from services.feeds.runs import MAX_ATTEMPTS, create_run, job_id, start_run
 from services.feeds.sweep import sweep_unfinished
 from tests.conftest import ROOT, Servers
 from tests.feeds_data import (
+    LOOPBACK,
+    LOOPBACK_SETTING,
     a_dealer,
     csv_text,
     feed_row_count,
@@ -56,7 +58,8 @@ def spawn_worker(servers: Servers, database: str, tmp_path: Path) -> Iterator[Sp
 
     def spawn() -> subprocess.Popen[bytes]:
         env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url,
-               "ENVIRONMENT": "test", "FEED_LEASE_SECONDS": str(LEASE_SECONDS)}  # fmt: skip
+               "ENVIRONMENT": "test", "FEED_LEASE_SECONDS": str(LEASE_SECONDS),
+               "FEED_ALLOWED_NETWORKS": LOOPBACK_SETTING}  # fmt: skip
         log_path = tmp_path / f"worker-{len(processes)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen([sys.executable, "-m", "core.cli", "worker"], cwd=ROOT,
@@ -112,7 +115,7 @@ async def test_a_worker_killed_mid_run_leaves_a_run_the_sweep_completes_once(
     with serve_slowly(csv_text(rows).encode()) as feed:
         first = spawn_worker()
         run = await start_run(engine, queue, source=source, url=feed.url,
-                              dealer_id=await a_dealer(engine))  # fmt: skip
+                              dealer_id=await a_dealer(engine), allowed_networks=LOOPBACK)  # fmt: skip
         forget_jobs.append(job_id(run["id"], 1))
         running = await _wait_for(engine, run["id"], lambda row: row["rows_read"] > 0, timeout=60)
         assert running["status"] == "RUNNING"
@@ -203,8 +206,10 @@ async def test_an_unreachable_feed_is_retried_with_backoff_then_fails(
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}/stock.csv"
     run = await create_run(
-        engine, source=new_source("down"), url=url, dealer_id=await a_dealer(engine)
-    )
+        engine, source=new_source("down"), url=url, dealer_id=await a_dealer(engine),
+        allowed_networks=LOOPBACK,
+    )  # fmt: skip
+    settings = settings.model_copy(update={"feed_allowed_networks": LOOPBACK})
     ctx = {"resources": JobResources(settings=settings, database=Database(engine), redis=redis)}
     for job_try, backoff in ((1, 10), (2, 20), (3, 40)):
         with pytest.raises(Retry) as retry:

@@ -78,7 +78,8 @@ def test_vehicle_rows_are_plausible() -> None:
             assert row.first_registration <= row.created_at.date()
     available = sum(row.status == VehicleStatus.AVAILABLE for row in rows)
     assert 0.85 < available / len(rows) < 0.95
-    assert {row.status for row in rows} == {status.value for status in VehicleStatus}
+    # RESERVED and SOLD belong to orders, which the seed does not make.
+    assert {row.status for row in rows} == {VehicleStatus.AVAILABLE, VehicleStatus.WITHDRAWN}
 
 
 def test_older_and_more_driven_cars_are_cheaper() -> None:

@@ -18,6 +18,7 @@ from tests.process_support import (
     JWT_SECRET,
     SECRETS,
     base_env,
+    free_port,
     production_env,
     run_cli,
     start_serve,
@@ -151,8 +152,13 @@ def test_serve_with_two_workers_serves_metrics_of_both(
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"stale samples of an earlier run")
+    metrics_port = free_port()
     env = production_env(
-        production_database, servers.redis_url, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+        production_database,
+        servers.redis_url,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        METRICS_PORT=str(metrics_port),
+        INTROSPECTION="true",  # a heavy query for both processes to share
     )
     process, base_url = start_serve(env, tmp_path / "serve.log", "--workers", "2")
     try:
@@ -161,7 +167,10 @@ def test_serve_with_two_workers_serves_metrics_of_both(
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(lambda _: _introspect(base_url), range(40)))
         assert statuses == [200] * 40
-        scrapes = [httpx.get(f"{base_url}/metrics", timeout=5).text for _ in range(4)]
+        # Not beside /graphql in production: on METRICS_PORT, served by the parent process.
+        assert httpx.get(f"{base_url}/metrics", timeout=5).status_code == 404
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        scrapes = [httpx.get(metrics_url, timeout=5).text for _ in range(4)]
         labels = {"method": "POST", "route": "/graphql", "status": "2xx"}
         assert {value(text, "autobroker_http_requests_total", **labels) for text in scrapes} == {40}
         pids = {re.sub(r"\D", "", path.stem) for path in metrics_dir.glob("counter_*.db")}

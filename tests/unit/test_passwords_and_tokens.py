@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,7 +42,8 @@ SECRET = "unit-test-secret-of-at-least-thirty-two-characters"
 CODEC = TokenCodec(
     secret=SECRET, issuer="autobroker", audience="autobroker-api", access_ttl=timedelta(minutes=15)
 )
-DEALER = AccessClaims(user_id=7, role=UserRole.DEALER, dealer_id=3)
+SIGN_IN = uuid.UUID("0b9f1a52-3c1e-4d7a-9d0e-5f6a7b8c9d0e")
+DEALER = AccessClaims(user_id=7, role=UserRole.DEALER, dealer_id=3, session_id=SIGN_IN)
 
 
 async def test_hashes_are_argon2id_with_owasp_parameters_and_verify() -> None:
@@ -97,9 +99,10 @@ def test_an_access_token_round_trips_its_claims() -> None:
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "HS256", "typ": "at+jwt"}
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert set(claims) == {"iss", "aud", "sub", "role", "dealer", "iat", "exp", "jti"}
+    assert set(claims) == {"iss", "aud", "sub", "sid", "role", "dealer", "iat", "exp", "jti"}
+    assert claims["sid"] == str(SIGN_IN)
     assert claims["exp"] - claims["iat"] == 15 * 60
-    buyer = AccessClaims(user_id=8, role=UserRole.BUYER, dealer_id=None)
+    buyer = AccessClaims(user_id=8, role=UserRole.BUYER, dealer_id=None, session_id=SIGN_IN)
     assert "dealer" not in jwt.decode(CODEC.issue(buyer), options={"verify_signature": False})
 
 
@@ -113,7 +116,8 @@ def _encode(claims: dict[str, Any], *, key: str = SECRET, algorithm: str = "HS25
 def _claims(**overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     claims = {"iss": "autobroker", "aud": "autobroker-api", "sub": "7", "role": "DEALER",
-              "dealer": 3, "iat": now, "exp": now + timedelta(minutes=5), **overrides}  # fmt: skip
+              "dealer": 3, "sid": str(SIGN_IN), "iat": now, "exp": now + timedelta(minutes=5),
+              **overrides}  # fmt: skip
     return {name: value for name, value in claims.items() if value is not None}
 
 
@@ -149,6 +153,10 @@ BAD_TOKENS = {
     "dealer without dealer": lambda: _encode(_claims(dealer=None)),
     "buyer with a dealer": lambda: _encode(_claims(role="BUYER")),
     "not a number subject": lambda: _encode(_claims(sub="admin")),
+    "no sign-in": lambda: _encode(_claims(sid=None)),
+    "a sign-in that is no UUID": lambda: _encode(_claims(sid="42")),
+    "a subject beyond bigint": lambda: _encode(_claims(sub=str(2**63))),
+    "a negative subject": lambda: _encode(_claims(sub="-7")),
     "another token type": lambda: _encode(_claims(), typ="JWT"),
     "garbage": lambda: "garbage",
     "too long": lambda: "a" * 5000,

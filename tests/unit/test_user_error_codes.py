@@ -21,6 +21,7 @@ SOURCES = (
     "services/dealers.py",
     "services/vehicles/listing.py",
     "services/feeds/sources.py",
+    "services/feeds/addresses.py",
     "services/feeds/runs.py",
     "services/orders/errors.py",
     "services/payments/errors.py",
