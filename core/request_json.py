@@ -21,10 +21,11 @@ MAX_INTEGER_DIGITS = 100
 # PostgreSQL's text cannot hold NUL; UTF-8 cannot encode an unpaired surrogate.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_TEXT = "text may not contain NUL characters or unpaired surrogates"
-# The request's own parameters, which the API hashes, looks up and quotes before any
-# resolver runs. (Raw NUL or surrogates in a document are never valid GraphQL; a string
-# literal's "\u0000" escape is checked by schema/input_limits.py, naming the argument.)
-_NAMED_PARAMETERS = ("query", "operationName", "documentId")
+# The request parameters beside the document that the API reads itself.
+_NAMED_PARAMETERS = ("operationName", "documentId")
+# The document's text is hashed (persisted queries, trusted documents) before it is
+# parsed: UTF-8 must encode it. NUL there is the parser's or the arguments' business.
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def unstorable(text: str) -> bool:
@@ -107,6 +108,9 @@ def check_parameters(request: Any) -> None:
             raise MalformedJSON(f"{name}: {UNSTORABLE_TEXT}")
     if _holds_unstorable(request.get("extensions")):
         raise MalformedJSON(f"extensions: {UNSTORABLE_TEXT}")
+    query = request.get("query")
+    if isinstance(query, str) and _UNPAIRED_SURROGATE.search(query):
+        raise MalformedJSON("query: text may not contain unpaired surrogates")
 
 
 def _holds_unstorable(value: Any) -> bool:
