@@ -78,8 +78,8 @@ def decode_request_json(data: str | bytes, *, max_depth: int) -> Any:
         raise MalformedJSON("the JSON is not valid UTF-8") from None
     except RecursionError:
         raise MalformedJSON(f"JSON nested deeper than {max_depth} levels") from None
-    except ValueError:  # json.JSONDecodeError among them
-        raise MalformedJSON("Unable to parse request body as JSON") from None
+    except ValueError as error:  # json.JSONDecodeError among them
+        raise MalformedJSON(f"not valid JSON: {error}") from None
     _check_depth(value, max_depth)
     return value
 
