@@ -118,9 +118,15 @@ async def test_an_unknown_subprotocol_closes_4406(live_server: str) -> None:
 
 
 def _message_of(size: int, *, kind: str = "subscribe") -> str:
-    """An operation message of exactly `size` bytes (its query padded with whitespace)."""
-    message = {"id": "2", "type": kind, "payload": {"query": "{ me { id } }"}}
-    message["payload"]["query"] += " " * (size - len(json.dumps(message)))
+    """An operation message of exactly `size` bytes (padded in its extensions: a query
+    is held to MAX_QUERY_CHARACTERS)."""
+    padding = {"padding": ""}
+    message = {
+        "id": "2",
+        "type": kind,
+        "payload": {"query": "{ me { id } }", "extensions": padding},
+    }
+    padding["padding"] = " " * (size - len(json.dumps(message)))
     return json.dumps(message)
 
 
