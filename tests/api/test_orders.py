@@ -249,6 +249,10 @@ async def test_sold_or_withdrawn_vehicles_cannot_be_ordered(
                                                         "destinationCountry": "DE"}}, **cast.buyer.headers)  # fmt: skip
         assert body["data"]["createOrder"]["userErrors"][0]["code"] == "VEHICLE_UNAVAILABLE"
         assert body["data"]["createOrder"]["userErrors"][0]["field"] == ["input", "vehicleId"]
+        async with engine.begin() as conn:  # no SOLD vehicle without its order is left behind
+            await conn.execute(
+                sa.text("UPDATE vehicle SET status = 'WITHDRAWN' WHERE id = :id"), {"id": row["id"]}
+            )
 
 
 async def test_partners_order_and_dealers_do_not(
