@@ -101,7 +101,7 @@ def check_request_shape(value: Any) -> None:
 
 def check_parameters(request: Any) -> None:
     """Refuse unstorable text in the parameters read before the document runs (the
-    document's own arguments and variables are checked by schema/text_inputs.py)."""
+    document's own arguments and variables are checked by schema/input_limits.py)."""
     for name in _NAMED_PARAMETERS:
         value = request.get(name)
         if isinstance(value, str) and unstorable(value):

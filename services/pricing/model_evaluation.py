@@ -24,8 +24,6 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-import numpy as np
-
 from services.pricing.model_features import Listing, feature_matrix
 from services.pricing.model_training import ValuationModel
 from services.pricing.rules import RuleSet
@@ -109,6 +107,8 @@ class ComparablesIndex:
 
 
 def _mdape(errors: Sequence[float]) -> float:
+    import numpy as np
+
     return round(float(np.median(errors)) * 100, 2) if errors else float("nan")
 
 
@@ -121,6 +121,8 @@ def evaluate(
     as_of: date,
 ) -> Evaluation:
     """The model against the comparables on `held_out` (see the module docstring)."""
+    import numpy as np
+
     if not held_out:
         return Evaluation(len(training), 0, 0, float("nan"), None, float("nan"), 0.0,
                           refusal="no held-out listings to evaluate on")  # fmt: skip

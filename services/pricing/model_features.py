@@ -15,15 +15,20 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Matrix = npt.NDArray[np.float64]
+
+# NumPy and LightGBM are imported where they are used: a process that serves no model
+# (or a command that only lists them) never pays their seconds of import time.
 
 CATEGORICAL = ("make_model", "trim", "fuel", "transmission", "body_type", "country")
 NUMERIC = ("year", "age_years", "mileage_km", "km_per_year", "power_kw", "registered_months")
 FEATURES = CATEGORICAL + NUMERIC
-
-Matrix = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,8 @@ def feature_matrix(
     listings: Sequence[Listing], vocabulary: Mapping[str, Mapping[str, int]], *, as_of: date
 ) -> Matrix:
     """One row per listing, columns in FEATURES order."""
+    import numpy as np
+
     matrix = np.full((len(listings), len(FEATURES)), np.nan, dtype=np.float64)
     codes = [vocabulary[name] for name in CATEGORICAL]
     offset = len(CATEGORICAL)
@@ -104,4 +111,6 @@ def feature_matrix(
 
 def log_prices(listings: Sequence[Listing]) -> Matrix:
     """The target: natural log of each asking price in major units."""
+    import numpy as np
+
     return np.log(np.array([listing.price_minor / 100 for listing in listings], dtype=np.float64))

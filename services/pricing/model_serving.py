@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,6 +99,8 @@ class ActiveModel:
         missing = list({item for item in listings if (version, as_of, item) not in memo})
         if missing:
             try:
+                import numpy as np  # here: a process without a model never imports it
+
                 model = serving.model
                 matrix = feature_matrix(missing, model.vocabulary, as_of=as_of)
                 predicted = model.predict_log(matrix)

@@ -23,20 +23,24 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
-
-import lightgbm as lgb
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from services.pricing.model_features import (
     CATEGORICAL,
     FEATURES,
     Listing,
-    Matrix,
     feature_matrix,
     learn_vocabulary,
     log_prices,
 )
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+    from services.pricing.model_features import Matrix
+
+# NumPy and LightGBM are imported where they are used: a process that serves no model
+# (or a command that only lists them) never pays their seconds of import time.
 
 MODEL_FORMAT = "autobroker-valuation/1"
 INTERVAL_QUANTILES = (0.1, 0.9)  # an 80 % interval
@@ -79,6 +83,8 @@ class ValuationModel:
 
     def predict_log(self, matrix: Matrix) -> dict[str, Matrix]:
         """Point and interval bounds of the log price for the rows of `matrix`."""
+        import numpy as np
+
         point, low, high = (np.asarray(self.boosters[name].predict(matrix, num_threads=1))
                             for name in _BOOSTERS)  # fmt: skip
         margin = self.interval_margin
@@ -116,6 +122,8 @@ def train_model(
     listings: Sequence[Listing], *, as_of: date, parameters: TrainingParameters | None = None
 ) -> ValuationModel:
     """Boosters trained on `listings` (their asking prices are the target)."""
+    import numpy as np
+
     if not listings:
         raise ValueError("no listings to train on")
     parameters = parameters or TrainingParameters()
@@ -142,6 +150,8 @@ def train_model(
 def _booster(
     matrix: Matrix, target: Matrix, params: dict[str, Any], parameters: TrainingParameters
 ) -> lgb.Booster:
+    import lightgbm as lgb
+
     data = lgb.Dataset(matrix, target, feature_name=list(FEATURES),
                        categorical_feature=list(range(len(CATEGORICAL))))  # fmt: skip
     return lgb.train(params, data, num_boost_round=parameters.rounds)
@@ -149,6 +159,8 @@ def _booster(
 
 def load_model(payload: bytes) -> ValuationModel:
     """The model stored as `payload`; `CorruptModelError` when it is not one."""
+    import lightgbm as lgb
+
     try:
         document = json.loads(zlib.decompress(payload))
         if document.get("format") != MODEL_FORMAT or document.get("features") != list(FEATURES):
