@@ -97,9 +97,10 @@ def _check_range(refuse: Any, values: Mapping[str, Any], field: str, low: int, h
 def normalised(values: Mapping[str, Any]) -> dict[str, Any]:
     """Values as stored: VIN and country canonical, text trimmed (blank trim: none)."""
     clean = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
-    if "vin" in clean:
+    # An explicit null is no text to normalise: the required-field check refuses it.
+    if isinstance(clean.get("vin"), str):
         clean["vin"] = normalise_vin(clean["vin"])
-    if "location_country" in clean:
+    if isinstance(clean.get("location_country"), str):
         clean["location_country"] = clean["location_country"].upper()
     if clean.get("trim") == "":
         clean["trim"] = None

@@ -80,3 +80,33 @@ async def test_a_document_utf8_cannot_encode_is_refused_before_it_is_hashed(
             "message": "query: text may not contain unpaired surrogates",
             "extensions": {"code": "BAD_USER_INPUT"},
         }]  # fmt: skip
+
+
+CLEAR_REQUIRED = """mutation Clear($id: ID!) {
+  updateVehicle(input: {id: $id, vin: null, locationCountry: null, make: null}) {
+    vehicle { id } userErrors { field code } } }"""
+
+
+async def test_clearing_required_vehicle_fields_is_a_user_error(
+    client: httpx.AsyncClient, cast: Cast
+) -> None:
+    # Found by the generated mutations: an explicit null reached the VIN and country
+    # normalisation and answered INTERNAL_SERVER_ERROR.
+    page = await client.post(
+        "/graphql",
+        json={
+            "query": "{ vehicles(first: 1, filter: {status: [AVAILABLE]}) { edges { node { id } } } }"
+        },
+    )
+    vehicle_id = page.json()["data"]["vehicles"]["edges"][0]["node"]["id"]
+    response = await client.post("/graphql", json={"query": CLEAR_REQUIRED, "variables": {"id": vehicle_id}},
+                                 headers=cast.admin.headers)  # fmt: skip
+    assert response.json()["data"] == {
+        "updateVehicle": {
+            "vehicle": None,
+            "userErrors": [
+                {"field": ["input", name], "code": "REQUIRED"}
+                for name in ("vin", "make", "locationCountry")
+            ],
+        }
+    }, response.text
