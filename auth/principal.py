@@ -2,8 +2,9 @@
 
 A `Principal` is what authentication produces (`request.user`, `info.context.principal`)
 and what every permission class reads. For a user it comes from the access token's
-claims, so it costs no database read; a role change takes effect within one access-token
-lifetime.
+claims, once the token's sign-in is found alive and its account as the token says
+(services/accounts/session_check.py, cached in Redis for SESSION_CACHE_SECONDS): a role
+change or a deleted account takes effect within that time.
 """
 
 from __future__ import annotations

@@ -52,7 +52,10 @@ def parse_extension(extensions: dict[str, Any] | None) -> PersistedQueryRequest 
 
 
 def sha256_of(query: str) -> str:
-    return hashlib.sha256(query.encode()).hexdigest()
+    """The hex SHA-256 of a document's UTF-8 text. A lone surrogate (which no registered
+    or stored document holds) is hashed as it came, so the text matches nothing and is
+    refused as unknown rather than failing."""
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class PersistedQueryStore:

@@ -23,6 +23,9 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_TEXT = "text may not contain NUL characters or unpaired surrogates"
 # The request parameters beside the document that the API reads itself.
 _NAMED_PARAMETERS = ("operationName", "documentId")
+# The document's text is hashed (persisted queries, trusted documents) before it is
+# parsed: UTF-8 must encode it. NUL there is the parser's or the arguments' business.
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def unstorable(text: str) -> bool:
@@ -98,13 +101,16 @@ def check_request_shape(value: Any) -> None:
 
 def check_parameters(request: Any) -> None:
     """Refuse unstorable text in the parameters read before the document runs (the
-    document's own arguments and variables are checked by schema/text_inputs.py)."""
+    document's own arguments and variables are checked by schema/input_limits.py)."""
     for name in _NAMED_PARAMETERS:
         value = request.get(name)
         if isinstance(value, str) and unstorable(value):
             raise MalformedJSON(f"{name}: {UNSTORABLE_TEXT}")
     if _holds_unstorable(request.get("extensions")):
         raise MalformedJSON(f"extensions: {UNSTORABLE_TEXT}")
+    query = request.get("query")
+    if isinstance(query, str) and _UNPAIRED_SURROGATE.search(query):
+        raise MalformedJSON("query: text may not contain unpaired surrogates")
 
 
 def _holds_unstorable(value: Any) -> bool:

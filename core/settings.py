@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     max_query_fields: int = Field(default=600, ge=1)
     max_query_directives: int = Field(default=50, ge=0)
     max_query_tokens: int = Field(default=3000, ge=10)
+    max_query_characters: int = Field(default=50_000, ge=1000)
+    # One response name selected more often than this in one selection set (graphql-core's
+    # overlap check compares every pair) is refused before validation.
+    max_query_same_field: int = Field(default=50, ge=1)
+    # Items in any list argument (Federation's representations, ids, a filter's values).
+    max_input_list_length: int = Field(default=1000, ge=1)
     max_batch_operations: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     # Nesting of a request's JSON (core/request_json.py); orjson re-encodes up to 254.

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, ParserCache
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -27,8 +27,9 @@ from schema.federation import (
 )
 from schema.feeds import FeedRun
 from schema.feeds_root import FeedMutation, FeedQuery
+from schema.input_limits import InputLimits
 from schema.introspection import disable_introspection, without_suggestions
-from schema.limits import DocumentLimits, LimitedValidation
+from schema.limits import DocumentLimits, LimitedParserCache, LimitedValidation
 from schema.listings_root import ListingMutation
 from schema.metrics import OperationMetrics
 from schema.operation_scope import StreamedOperationScope
@@ -41,7 +42,6 @@ from schema.response_cache import ResponseCachePolicy
 from schema.scalars import SCALAR_OVERRIDES
 from schema.socket_documents import RegisteredOperationsOnSockets
 from schema.subscriptions import Subscription
-from schema.text_inputs import StorableText
 from schema.throttle import QueryCostLimiter, bucket_for
 from schema.tracing import TracedOperations
 
@@ -109,14 +109,17 @@ def build_schema(settings: Settings | None = None) -> Schema:
         max_aliases=settings.max_query_aliases,
         max_fields=settings.max_query_fields,
         max_directives=settings.max_query_directives,
+        max_characters=settings.max_query_characters,
+        max_same_field=settings.max_query_same_field,
     )
     extensions: list[Any] = [
         StreamedOperationScope,  # first: the other extensions see the operation's context
         OperationMetrics,  # core/metrics.py: count, latency, outcome, SQL statements
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: LimitedParserCache(settings.max_query_characters, maxsize=PARSER_CACHE_SIZE),
         lambda: LimitedValidation(limits, maxsize=VALIDATION_CACHE_SIZE),
-        StorableText,  # schema/text_inputs.py: after the limits, before anything reads input
+        # schema/input_limits.py: after the document limits, before anything reads input.
+        lambda: InputLimits(max_list_length=settings.max_input_list_length),
         RegisteredOperationsOnSockets,  # after validation, before cost is charged
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, limit_for=bucket_for),
     ]

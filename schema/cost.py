@@ -1,9 +1,12 @@
 """Query cost: computed from the document before execution, and from the result after.
 
-Every field costs 1. A list multiplies the cost of what it selects by its length: for a
-connection's `edges`, the page size asked (`first`/`last`, default 20); for `nodes(ids:)`
-and Federation's `_entities(representations:)`, the number of ids or representations;
-for any other list, `DEFAULT_LIST_SIZE`. The actual cost walks the result with the same
+Every field costs 1, each time the document selects it (295 copies of one field cost
+295, though the executor resolves them once: each is work for validation). A list
+multiplies the cost of what it selects by its length: for a connection's `edges`, the
+page size asked (`first`/`last`, default 20); for `nodes(ids:)` and Federation's
+`_entities(representations:)`, the number of ids or representations, each costing at
+least 1 (even when only `__typename` is selected, each one is loaded); for any other
+list, `DEFAULT_LIST_SIZE`. The actual cost walks the result with the same
 rule, counting the lists' real lengths, so a short last page costs less than it reserved
 and the difference is refunded to the caller's budget.
 """
@@ -157,12 +160,13 @@ def _requested(
             ):
                 items = _argument(nodes[0], SIZED_BY_ARGUMENT[name], variables)
                 size = len(items) if isinstance(items, list | tuple) else DEFAULT_LIST_SIZE
+                cost = max(cost, 1)  # each item is loaded, whatever is selected of it
             elif name == "edges":
                 size = page_size
             else:
                 size = DEFAULT_LIST_SIZE
             cost *= size
-        total += 1 + cost
+        total += len(nodes) + cost
     return total
 
 
@@ -194,7 +198,7 @@ def _actual(fields: _Fields, data: Any, children_of: Callable[[list[FieldNode]],
         if nodes[0].name.value.startswith("__") or key not in data:
             continue
         children = children_of(nodes)
-        total += 1 + (_actual(children, data[key], children_of) if children else 0)
+        total += len(nodes) + (_actual(children, data[key], children_of) if children else 0)
     return total
 
 

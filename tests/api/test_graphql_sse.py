@@ -128,8 +128,9 @@ async def test_refusals_before_execution_are_coded_next_events(live_server: str)
         )
     assert malformed.status_code == 200
     assert malformed.text == (
-        'event: next\ndata: {"errors":[{"message":"Unable to parse request body as JSON",'
-        '"extensions":{"code":"BAD_USER_INPUT"}}]}\n\nevent: complete\ndata: \n\n'
+        'event: next\ndata: {"errors":[{"message":"not valid JSON: Expecting value: line 1 '
+        'column 11 (char 10)","extensions":{"code":"BAD_USER_INPUT"}}]}\n\n'
+        "event: complete\ndata: \n\n"
     )
 
 

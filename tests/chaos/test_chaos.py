@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.chaos.cases import FAULTS, check_case, run_case, wait_all_paid
@@ -44,6 +45,20 @@ async def test_a_fault_under_load(stack: Stack, name: str) -> None:
         run_case(stack, FAULTS[name], outage=OUTAGE_SECONDS[name]), CASE_TIMEOUT
     )
     await check_case(stack, result)
+    if name == "redis-paused":
+        # The metrics say what happened: the fallback answered, Redis was lost and found
+        # again, nothing is degraded now and nothing waits in the outbox.
+        samples = _metrics(stack)
+        for _ in range(10):  # the relay refreshes the backlog gauge every second
+            if samples["autobroker_outbox_backlog"] == 0:
+                break
+            await asyncio.sleep(0.5)
+            samples = _metrics(stack)
+        assert samples['autobroker_fallback_limiter_total{limiter="rate_limit"}'] > 0
+        assert samples['autobroker_reconnects_total{component="redis",event="lost"}'] >= 1
+        assert samples['autobroker_reconnects_total{component="redis",event="recovered"}'] >= 1
+        assert samples['autobroker_degraded{dependency="redis"}'] == 0
+        assert samples["autobroker_outbox_backlog"] == 0
     if name == "redis-killed":
         assert "embedded Redis had stopped; restarted it" in stack.log_path.read_text(
             errors="replace"
@@ -56,3 +71,13 @@ async def test_a_fault_under_load(stack: Stack, name: str) -> None:
         # Its jobs are not lost: every confirmed payment is applied (once: check_case),
         # by a webhook job or by reconciliation (every minute).
         await wait_all_paid(stack, result.load.paid, timeout=80)
+
+
+def _metrics(stack: Stack) -> dict[str, float]:
+    text = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples

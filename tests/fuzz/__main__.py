@@ -18,13 +18,13 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 
-from auth.tokens import AccessClaims, TokenCodec
 from core.db import create_engine
 from core.embedded import embedded_servers
 from core.migrate import upgrade_to_head_async
 from core.settings import Environment, Settings
 from models.account import UserRole
 from services.accounts.partners import create_api_key
+from services.accounts.sessions import AccountPolicy, sign_in_user
 from services.vehicles.seed import seed_catalog
 from tests.accounts_data import TestUser, create_user
 from tests.fuzz.harness import Figures, fuzz_settings, live_app
@@ -41,13 +41,19 @@ class Cast:
     partner_key: str
 
     def callers(self, settings: Settings) -> Callers:
-        """Fresh access tokens (a long run outlives one) for every kind of caller."""
-        codec = TokenCodec.from_settings(settings)
-        token = lambda user: codec.issue(  # noqa: E731
-            AccessClaims(user_id=user.id, role=user.role, dealer_id=user.dealer_id)
-        )
-        return Callers.of(buyer=token(self.buyer), dealer=token(self.dealer),
-                          staff=token(self.admin), partner_key=self.partner_key)  # fmt: skip
+        """Fresh sign-ins (a long run outlives an access token) for every kind of caller."""
+        tokens = asyncio.run(_sign_in(settings, [self.buyer, self.dealer, self.admin]))
+        return Callers.of(buyer=tokens[0], dealer=tokens[1], staff=tokens[2],
+                          partner_key=self.partner_key)  # fmt: skip
+
+
+async def _sign_in(settings: Settings, users: list[TestUser]) -> list[str]:
+    engine = create_engine(settings)
+    try:
+        policy = AccountPolicy.from_settings(settings)
+        return [(await sign_in_user(engine, policy, user.id)).access_token for user in users]
+    finally:
+        await engine.dispose()
 
 
 async def _prepare(settings: Settings, dsn: str) -> Cast:
@@ -116,9 +122,11 @@ def main() -> int:
             print(f"[{elapsed / 60:5.1f} min] {sum(figures.requests.values()):,} requests, "
                   f"{len(figures.failures):,} failures", flush=True)  # fmt: skip
         send_corpus(client, figures, cast.callers(settings))
-        left_behind = asyncio.run(aftermath(dsn, live))
+        left_behind = asyncio.run(aftermath(settings.database_url, live))
         print(f"\nseeds {arguments.seed}..{round_seed - 1}, {EXAMPLES_PER_ROUND} documents each")
         print(figures.report(time.monotonic() - started))
+        for label, replay in figures.failing_requests.items():
+            print(f"\nfailing request {label[:60]!r}:\n{replay}")
         print(
             "after the run: " + ("; ".join(left_behind) or "nothing left behind, invariants held")
         )

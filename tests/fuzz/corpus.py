@@ -109,6 +109,11 @@ def malformed_bodies() -> Iterator[Request]:
     )
     yield Request("a NUL in the query", json={"query": "{ __typename \x00 }"})
     yield Request("a lone surrogate in the query", json={"query": "{ __typename } # \ud800"})
+    unknown_hash = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    yield Request(
+        "a persisted query's text with a lone surrogate",
+        json={"query": "{ __typename } # \ud800", "extensions": unknown_hash},
+    )
     yield Request("text/plain", content=b"{ __typename }", headers={"content-type": "text/plain"})
     yield Request(
         "form encoded",

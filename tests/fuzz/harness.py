@@ -98,6 +98,13 @@ class Request:
     params: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    def replay(self) -> str:
+        """The request as text enough to send it again (bodies cut at 4,000 characters)."""
+        if self.params is not None:
+            return f"GET {self.params!r:.4000}"
+        body = self.content if self.content is not None else _encode(self.json)
+        return f"POST {body[:4000].decode(errors='replace')} {self.headers or ''}"
+
     def send(self, client: httpx.Client, headers: dict[str, str]) -> httpx.Response:
         merged = {**headers, **self.headers}
         if self.params is not None:
@@ -131,6 +138,8 @@ class Figures:
     slowest_refusal_label: str = ""
     slowest: float = 0.0
     failures: list[str] = field(default_factory=list)
+    # The whole request behind each failure's label (a label is cut), to replay it.
+    failing_requests: dict[str, str] = field(default_factory=dict)
 
     def distinct_failures(self) -> list[str]:
         """Each failing request once, whichever callers sent it."""
@@ -189,6 +198,7 @@ def check_answer(
             problems.append(f"refused in {seconds * 1000:.0f} ms")
     if problems:
         figures.failures.append(f"{role} {request.label}: {'; '.join(problems)}")
+        figures.failing_requests.setdefault(request.label, request.replay())
     return problems
 
 

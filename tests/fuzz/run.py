@@ -7,25 +7,19 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import seed as seeded
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+from services.vehicles.holds import hold_violations
 from tests.fuzz.corpus import corpus, malformed_bodies
 from tests.fuzz.harness import REQUEST_TIMEOUT, Figures, LiveApp, Request, send
 from tests.fuzz.strategies import ROLES, documents
 
-# A vehicle RESERVED or SOLD is held or bought by an order; none may be without it.
-ORPHAN_VEHICLES = """
-SELECT v.status, count(*) FROM vehicle v
-WHERE (v.status = 'RESERVED' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.vehicle_id = v.id
-         AND o.status IN ('RESERVED', 'PAYMENT_PENDING', 'PAYMENT_FAILED')))
-   OR (v.status = 'SOLD' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.vehicle_id = v.id
-         AND o.status IN ('PAID', 'PREPARING', 'IN_TRANSIT', 'DELIVERED', 'COMPLETED', 'REFUNDED')))
-GROUP BY v.status
-"""
 IDLE_IN_TRANSACTION = """
 SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND state LIKE 'idle in transaction%'
@@ -96,22 +90,25 @@ def send_generated(
     probe()
 
 
-async def aftermath(dsn: str, live: LiveApp) -> list[str]:
+async def aftermath(database_url: str, live: LiveApp) -> list[str]:
     """What a run left behind: connections idle in transaction, connections still
-    checked out of the pool, vehicles RESERVED or SOLD without their order."""
+    checked out of the pool, vehicles whose status and orders disagree (a vehicle
+    RESERVED or SOLD without its order, services/vehicles/holds.py)."""
     problems: list[str] = []
     deadline = time.monotonic() + 5
     while live.checked_out() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     if live.checked_out():
         problems.append(f"{live.checked_out()} connections still checked out of the pool")
-    conn = await asyncpg.connect(dsn)
+    engine = create_async_engine(database_url, poolclass=NullPool)
     try:
-        idle = await conn.fetchval(IDLE_IN_TRANSACTION)
-        if idle:
-            problems.append(f"{idle} connections idle in transaction")
-        for status, count in await conn.fetch(ORPHAN_VEHICLES):
-            problems.append(f"{count} vehicles {status} without their order")
+        async with engine.connect() as conn:
+            idle = (await conn.execute(sa.text(IDLE_IN_TRANSACTION))).scalar_one()
+            if idle:
+                problems.append(f"{idle} connections idle in transaction")
+            for violation in await hold_violations(conn):
+                problems.append(f"vehicle {violation.vehicle_id} {violation.vehicle_status}: "
+                                f"{violation.problem}")  # fmt: skip
     finally:
-        await conn.close()
+        await engine.dispose()
     return problems

@@ -6,32 +6,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from core.embedded import ANNOUNCEMENT_FILE, running_servers
 from tests.conftest import ROOT, _free_port
 from tests.feeds_data import csv_text, feed_rows
+from tests.integration import test_dev_command
+
+data_dir = test_dev_command.data_dir  # the same fixture: a fresh data directory
 
 COUNT = "{ vehicles(first: 1) { totalCount } dealers(first: 1) { totalCount } }"
 PARTNER_COUNT = "query PartnerCount { vehicles(first: 1) { totalCount } }"
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="autobroker-beside-dev-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ REVIEWED: dict[str, set[str]] = {
     "Location": {"country", "city"},
     "DeliveredPrice": {
         "destinationCountry", "subtotal", "vat", "total", "vatScheme", "marketPosition",
-        "comparableCount", "marketValue", "rulesVersion",
+        "comparableCount", "marketValue", "rulesVersion", "valuationSource", "valuationModelVersion",
     },
 }  # fmt: skip
 

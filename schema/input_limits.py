@@ -1,8 +1,14 @@
-"""Text PostgreSQL cannot store is refused before anything reads it.
+"""Inputs no resolver should see are refused before validation: unstorable text, and
+lists longer than MAX_INPUT_LIST_LENGTH.
+
+A list argument (Federation's `representations`, `ids`, a filter's values) is refused
+when it holds more items than the setting allows, as a literal or a variable: BAD_USER_INPUT
+naming the argument and the maximum. Without it, 19,000 representations in a 1 MB body
+would each be resolved.
 
 PostgreSQL's text refuses the NUL character, and UTF-8 has no encoding for an unpaired
 surrogate (JSON's "\\ud800" escape decodes to one). Either, sent to a resolver, ends as a
-database error or an answer that cannot be encoded. This extension walks every argument
+database error or an answer that cannot be encoded. The extension walks every argument
 of the operation before validation (literals, variables, input-object fields, list items,
 directive arguments; every variable value too, the unused ones included, since
 coercion's messages quote them) and refuses the first offending one: BAD_USER_INPUT, its
@@ -37,7 +43,20 @@ from core.request_json import unstorable as _bad_text
 from schema.errors import ErrorCode
 
 
-def _bad_in_json(value: Any, path: str) -> str | None:
+class InputRefused(Exception):
+    def __init__(self, path: str, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.extensions = extensions
+
+
+def _check_length(count: int, path: str, max_list: int) -> None:
+    if count > max_list:
+        raise InputRefused(path, f"a list of {count} items; at most {max_list}", maximum=max_list)
+
+
+def _bad_in_json(value: Any, path: str, max_list: int) -> str | None:
     """The path of the first unstorable string (or object key) in a variable's value."""
     if isinstance(value, str):
         return path if _bad_text(value) else None
@@ -45,34 +64,36 @@ def _bad_in_json(value: Any, path: str) -> str | None:
         for key, item in value.items():
             if isinstance(key, str) and _bad_text(key):
                 return path
-            if (found := _bad_in_json(item, f"{path}.{key}")) is not None:
+            if (found := _bad_in_json(item, f"{path}.{key}", max_list)) is not None:
                 return found
     elif isinstance(value, list):
+        _check_length(len(value), path, max_list)
         for index, item in enumerate(value):
-            if (found := _bad_in_json(item, f"{path}[{index}]")) is not None:
+            if (found := _bad_in_json(item, f"{path}[{index}]", max_list)) is not None:
                 return found
     return None
 
 
 def _bad_in_literal(
-    node: ValueNode, path: str, variables: dict[str, Any], uses: dict[str, str]
+    node: ValueNode, path: str, variables: dict[str, Any], uses: dict[str, str], max_list: int
 ) -> str | None:
     if isinstance(node, StringValueNode):
         return path if _bad_text(node.value) else None
     if isinstance(node, VariableNode):
         uses.setdefault(node.name.value, path)
-        return _bad_in_json(variables.get(node.name.value), path)
+        return _bad_in_json(variables.get(node.name.value), path, max_list)
     if isinstance(node, ObjectValueNode):
         for field in node.fields:
             name = field.name.value
             if _bad_text(name):
                 return path
-            found = _bad_in_literal(field.value, f"{path}.{name}", variables, uses)
+            found = _bad_in_literal(field.value, f"{path}.{name}", variables, uses, max_list)
             if found is not None:
                 return found
     elif isinstance(node, ListValueNode):
+        _check_length(len(node.values), path, max_list)
         for index, item in enumerate(node.values):
-            found = _bad_in_literal(item, f"{path}[{index}]", variables, uses)
+            found = _bad_in_literal(item, f"{path}[{index}]", variables, uses, max_list)
             if found is not None:
                 return found
     return None
@@ -98,24 +119,34 @@ def _arguments(document: DocumentNode) -> Iterator[tuple[str, ArgumentNode]]:
     yield from visitor.found
 
 
-def find_unstorable_text(
-    document: DocumentNode, variables: dict[str, Any] | None
-) -> tuple[str, str] | None:
-    """(the field or directive, the argument path) of the first unstorable text, if any."""
+def check_inputs(
+    document: DocumentNode, variables: dict[str, Any] | None, *, max_list: int
+) -> None:
+    """Raise InputRefused for the first unstorable text or over-long list, if any."""
     values = variables or {}
     uses: dict[str, str] = {}  # variable name -> the argument it was first seen in
     for owner, argument in _arguments(document):
         name = argument.name.value
-        if _bad_text(name):
-            return (owner, "argument name")
-        found = _bad_in_literal(argument.value, name, values, uses)
-        if found is not None:
-            return (owner, found)
+        try:
+            if _bad_text(name):
+                raise InputRefused("argument name", UNSTORABLE_TEXT)
+            found = _bad_in_literal(argument.value, name, values, uses, max_list)
+            if found is not None:
+                raise InputRefused(found, UNSTORABLE_TEXT)
+        except InputRefused as refused:
+            refused.message = f"{owner}({refused.path}): {refused.message}"
+            raise
     for name, value in values.items():  # the unused ones too: coercion quotes values
-        found = _bad_in_json(value, uses.get(name, f"${name}"))
-        if found is not None or (isinstance(name, str) and _bad_text(name)):
-            return ("variables", found or f"${name}")
-    return None
+        if name in uses:
+            continue  # checked where it is used
+        path = f"${name}"
+        try:
+            found = _bad_in_json(value, path, max_list)
+            if found is not None or (isinstance(name, str) and _bad_text(name)):
+                raise InputRefused(found or f"${name}", UNSTORABLE_TEXT)
+        except InputRefused as refused:
+            refused.message = f"variables({refused.path}): {refused.message}"
+            raise
 
 
 def _refused_by_limits(errors: list[GraphQLError] | None) -> bool:
@@ -125,25 +156,28 @@ def _refused_by_limits(errors: list[GraphQLError] | None) -> bool:
     )
 
 
-class StorableText(SchemaExtension):
-    """Refuses NUL characters and unpaired surrogates in any input.
+class InputLimits(SchemaExtension):
+    """Refuses unstorable text and over-long lists in any input.
 
     Runs just after the document limits and validation (schema/limits.py): an oversized
     document stays refused as such; any other answer, validation's errors included (they
     may quote the text), is replaced by this refusal.
     """
 
+    def __init__(self, *, max_list_length: int) -> None:
+        self.max_list_length = max_list_length
+
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
         if document is not None and not _refused_by_limits(ctx.pre_execution_errors):
-            found = find_unstorable_text(document, ctx.variables)
-            if found is not None:
-                owner, path = found
-                ctx.pre_execution_errors = [
-                    GraphQLError(
-                        f"{owner}({path}): {UNSTORABLE_TEXT}",
-                        extensions={"code": ErrorCode.BAD_USER_INPUT.value, "field": path},
-                    )
-                ]
+            try:
+                check_inputs(document, ctx.variables, max_list=self.max_list_length)
+            except InputRefused as refused:
+                extensions = {
+                    "code": ErrorCode.BAD_USER_INPUT.value,
+                    "field": refused.path,
+                    **refused.extensions,
+                }
+                ctx.pre_execution_errors = [GraphQLError(refused.message, extensions=extensions)]
         yield
