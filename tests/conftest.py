@@ -86,6 +86,9 @@ def settings(servers: Servers) -> Settings:
         # The whole suite calls from one address: a budget no test run exhausts; the
         # rate-limit tests set their own small one.
         rate_limit_anonymous=(10_000_000, 1_000_000),
+        # Feed tests' large runs would train and serve a valuation model for every later
+        # test; the valuation job tests set their own threshold.
+        valuation_retrain_after_feed_rows=1_000_000_000,
         _env_file=None,
     )
 
