@@ -34,6 +34,11 @@ from core.settings import Environment, Settings
 # The payment fixtures (Stripe emulator, an app on it, the worker) live in their own module.
 pytest_plugins = ("tests.stripe_fixtures",)
 
+# A feed test's large run must not train and serve a valuation model for the tests after
+# it, in this process or in the servers and workers the suite starts (they inherit this);
+# the valuation job tests set their own threshold.
+os.environ.setdefault("VALUATION_RETRAIN_AFTER_FEED_ROWS", "1000000000")
+
 ROOT = Path(__file__).resolve().parent.parent
 # The catalog every API test reads: small enough to seed in a second, wide enough to
 # cover every country, fuel and status.

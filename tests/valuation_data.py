@@ -65,13 +65,18 @@ def trained_model() -> tuple[bytes, Evaluation]:
 
 @asynccontextmanager
 async def stored_models(engine: AsyncEngine) -> AsyncIterator[None]:
-    """Valuation models may be stored inside; all removed after, and none served."""
-    try:
-        yield
-    finally:
+    """No valuation model stored or served on entry; any stored inside removed after."""
+
+    async def remove_all() -> None:
         async with engine.begin() as conn:
             await conn.execute(sa.text("DELETE FROM valuation_model"))
         ACTIVE_MODEL.current = None
+
+    await remove_all()
+    try:
+        yield
+    finally:
+        await remove_all()
 
 
 async def serve_model(engine: AsyncEngine, payload: bytes, evaluation: Evaluation) -> int:

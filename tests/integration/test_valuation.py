@@ -17,6 +17,14 @@ from services.pricing.engine import MarketData, VehicleFacts
 from services.pricing.rules import current_rules
 from services.pricing.valuation import Subject, fetch_subject, value_vehicles
 from tests.pricing_data import InsertVehicle, pricing_vehicles, unique_model
+from tests.valuation_data import stored_models
+
+
+@pytest.fixture(autouse=True)
+async def comparables_only(engine: AsyncEngine) -> AsyncIterator[None]:
+    """These rules are the comparables': no valuation model serves meanwhile."""
+    async with stored_models(engine):
+        yield
 
 
 @pytest.fixture
