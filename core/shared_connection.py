@@ -107,15 +107,18 @@ class SharedConnection(AsyncConnection):
             else:
                 try:
                     await super().close()
-                except Exception:  # the rollback failed: the pool must not keep it
-                    log.warning("returning a connection failed; discarding it", exc_info=True)
+                except Exception as error:  # noqa: BLE001 - a failed rollback: the pool must not keep it
+                    # Expected when the server went away: one line, no traceback.
+                    log.warning("returning a connection failed (%r); discarding it", error)
                     await self._discard()
         finally:
             self._turn.release()
 
     async def _discard(self) -> None:
+        if self.closed:  # a failed close already let go of it: nothing left to discard
+            return
         try:
             await self.invalidate()
             await super().close()
-        except Exception:
-            log.warning("discarding a connection failed", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - whatever it was, the connection is gone
+            log.warning("discarding a connection failed: %r", error)
