@@ -34,6 +34,7 @@ from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
 from core.graphql_view import GraphQLView
 from core.job_queue import ArqJobQueue
 from core.logging import request_id_var
+from core.object_store import ObjectStore
 from core.order_events_hub import OrderEventsHub
 from core.outbox_relay import OutboxRelay
 from core.redis import circuit_for, create_redis
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     relay = OutboxRelay(database.engine, redis, circuit_for(settings.redis_url))
     # Payments: the Stripe gateway, None without STRIPE_SECRET_KEY (services/payments).
     payments = create_payment_gateway(settings)
+    # Vehicle photos' store (services/photos), None without S3_URL; opened at first use.
+    photo_store = ObjectStore(settings) if settings.s3_url else None
     sessions = SessionCheck(
         database.engine, redis, cache_seconds=settings.session_cache_seconds
     )  # an access token's sign-in must be alive (services/accounts/session_check.py)
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         authenticator=authenticator,
         order_events=order_events,
         payments=payments,
+        photo_store=photo_store,
     )
     # Made now, so that the first sign-in with an unknown e-mail is not slower than others.
     dummy_hash()
@@ -219,6 +223,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await order_events.stop()
             if payments is not None:
                 await payments.aclose()
+            if photo_store is not None:
+                await photo_store.close()
             await redis.aclose()
             await database.dispose()
             metrics.process_exiting()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsError
 
 from core.settings import Settings
@@ -25,6 +25,7 @@ log = logging.getLogger("autobroker.cli")
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from core.embedded_s3 import S3Endpoint
     from services.accounts.demo import DemoCredentials
 
 T = TypeVar("T")
@@ -71,7 +72,12 @@ DataDirOption = Annotated[
 
 @contextlib.contextmanager
 def _servers(
-    settings: Settings, data_dir: Path | None, *, use_redis: bool = True, announce: bool = False
+    settings: Settings,
+    data_dir: Path | None,
+    *,
+    use_redis: bool = True,
+    use_s3: bool = False,
+    announce: bool = False,
 ) -> Iterator[Settings]:
     """The settings with servers for whatever has no URL: those a running `dev` announced
     on the data directory, else embedded ones started here (`announce`d, for `dev`)."""
@@ -81,37 +87,60 @@ def _servers(
     settings = settings.model_copy(update={"data_dir": chosen})
     need_pg = settings.database_url is None
     need_redis = use_redis and settings.redis_url is None
-    if not (need_pg or need_redis):
+    need_s3 = use_s3 and settings.s3_url is None
+    if not (need_pg or need_redis or need_s3):
         yield settings
         return
     running = None if announce else running_servers(chosen)
     if running is not None:
         for name, needed, url in (("DATABASE_URL", need_pg, running.database_url),
-                                  ("REDIS_URL", need_redis, running.redis_url)):  # fmt: skip
+                                  ("REDIS_URL", need_redis, running.redis_url),
+                                  ("S3_URL", need_s3, running.s3)):  # fmt: skip
             if needed and url is None:
                 raise _fail(f"{chosen} is in use by a running `autobroker dev` with an external "
                             f"server; set {name} as it has")  # fmt: skip
-        yield settings.model_copy(
-            update={
-                "database_url": settings.database_url or running.database_url,
-                "redis_url": settings.redis_url or running.redis_url,
-            }
+        yield _with_s3(
+            settings.model_copy(
+                update={
+                    "database_url": settings.database_url or running.database_url,
+                    "redis_url": settings.redis_url or running.redis_url,
+                }
+            ),
+            running.s3 if need_s3 else None,
         )
         return
     try:
         # `dev` (announce) also supervises its servers, restarting one that dies.
         say = partial(typer.secho, fg=typer.colors.YELLOW, err=True) if announce else None
-        with embedded_servers(chosen, postgres=need_pg, redis=need_redis, supervise=say) as urls:
-            started = settings.model_copy(
-                update={
-                    "database_url": settings.database_url or urls.database_url,
-                    "redis_url": settings.redis_url or urls.redis_url,
-                }
+        with embedded_servers(
+            chosen, postgres=need_pg, redis=need_redis, s3=need_s3, supervise=say
+        ) as urls:
+            started = _with_s3(
+                settings.model_copy(
+                    update={
+                        "database_url": settings.database_url or urls.database_url,
+                        "redis_url": settings.redis_url or urls.redis_url,
+                    }
+                ),
+                urls.s3,
             )
             with announced(chosen, urls) if announce else contextlib.nullcontext():
                 yield started
     except DataDirInUseError as error:
         raise _fail(str(error)) from None
+
+
+def _with_s3(settings: Settings, endpoint: S3Endpoint | None) -> Settings:
+    """The settings pointed at an embedded S3 store (unchanged for None)."""
+    if endpoint is None:
+        return settings
+    return settings.model_copy(
+        update={
+            "s3_url": endpoint.url,
+            "s3_access_key_id": endpoint.access_key_id,
+            "s3_secret_access_key": SecretStr(endpoint.secret_access_key),
+        }
+    )
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

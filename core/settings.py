@@ -10,6 +10,7 @@ import enum
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -134,6 +135,25 @@ class Settings(BaseSettings):
     valuation_model_check_seconds: float = Field(default=30.0, gt=0, le=3600)
     valuation_retrain_after_feed_rows: int = Field(default=5000, ge=1)
 
+    # Vehicle photos (services/photos) on an S3-compatible store: AWS S3, MinIO,
+    # SeaweedFS alike. Unset S3_URL: `dev` and the tests run an embedded SeaweedFS.
+    s3_url: str | None = Field(default=None, description="S3 endpoint; unset: embedded")
+    s3_bucket: str = Field(default="photos", min_length=3, max_length=63)
+    s3_region: str = Field(default="us-east-1", min_length=1)
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual"] = "path"
+    # The base of the URLs the schema returns (a CDN in front of the bucket); unset:
+    # the store's own URL of the bucket.
+    photo_public_url: str | None = None
+    photo_max_bytes: int = Field(default=20_000_000, ge=1024, le=200_000_000)
+    photo_max_pixels: int = Field(default=50_000_000, ge=10_000, le=500_000_000)
+    photo_max_side: int = Field(default=12_000, ge=100, le=65_535)
+    photo_upload_seconds: int = Field(default=900, ge=10, le=24 * 3600)
+    photo_widths: list[int] = Field(default_factory=lambda: [320, 640, 1280, 1920])
+    photo_max_per_vehicle: int = Field(default=40, ge=1, le=500)
+    photo_fetch_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     ws_keep_alive_seconds: float = Field(default=15.0, gt=0, le=300)  # legacy graphql-ws `ka`
@@ -207,6 +227,15 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
+    @field_validator("s3_url", "photo_public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
     @field_validator("stripe_api_base")
     @classmethod
     def _stripe_api_base(cls, value: str | None) -> str | None:
@@ -267,6 +296,10 @@ class Settings(BaseSettings):
             raise UnsafeSettingsError("STRIPE_WEBHOOK_SECRET", "required by `serve` (webhooks)")
         if self.stripe_api_base is not None and not self.stripe_api_base.startswith("https://"):
             raise UnsafeSettingsError("STRIPE_API_BASE", "production talks to Stripe over https")
+        if not self.s3_url:
+            raise UnsafeSettingsError("S3_URL", "required by `serve` (vehicle photos)")
+        if self.s3_access_key_id is None or self.s3_secret_access_key is None:
+            raise UnsafeSettingsError("S3_ACCESS_KEY_ID", "required with S3_URL by `serve`")
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.db import Database
+from core.object_store import ObjectStore
 from core.settings import Settings
 
 
@@ -16,6 +17,8 @@ class JobResources:
     settings: Settings
     database: Database
     redis: Redis
+    # The vehicle photos' object store, None without S3_URL (photo jobs then fail loudly).
+    objects: ObjectStore | None = None
 
 
 def resources(ctx: dict[str, Any]) -> JobResources:

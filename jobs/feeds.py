@@ -24,6 +24,7 @@ from jobs.valuation import retrain_after_feed
 from services.feeds.errors import FeedUnavailableError
 from services.feeds.ingest import ingest_run
 from services.feeds.sweep import sweep_unfinished
+from services.photos.feed_images import FETCH_JOB
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ async def ingest_feed_job(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
             "feed run skipped: finished or taken", extra={"job": "ingest_feed", "run_id": run_id}
         )
         return {"run_id": run_id, "status": "SKIPPED"}
+    queue = ArqJobQueue(res.redis)
+    for vehicle_id, urls in outcome.photo_requests:
+        # One job per vehicle and picture list: a feed run listing them again (a retry,
+        # the next day's feed) finds them in the gallery and fetches nothing.
+        await queue.enqueue(FETCH_JOB, vehicle_id, list(urls),
+                            job_id=f"feed-photos:{run_id}:{vehicle_id}")  # fmt: skip
     result = {"run_id": run_id, "status": outcome.status.value, **outcome.counts.as_values()}
     # Not **result: LogRecord owns the attribute name "created".
     extra = {"job": "ingest_feed", "counts": result, "reason": outcome.failure_reason}

@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Function, Worker, func
 
 from core.db import Database, create_engine
+from core.object_store import ObjectStore
 from core.redis import create_pool, create_redis
 from core.redis_keys import JOB_QUEUE
 from core.settings import Settings
@@ -31,6 +32,7 @@ from jobs.payments import (
     open_payment_gateway,
     reconcile_payments_job,
 )
+from jobs.photos import fetch_feed_photos_job, process_photo_job
 from jobs.pricing import refresh_quote_cache_job
 from jobs.resilient import ResilientWorker
 from jobs.valuation import RETRAIN_JOB, retrain_valuation_job
@@ -50,6 +52,8 @@ FUNCTIONS: list[Any] = [
     func(sweep_idempotency_records_job, name="sweep_idempotency_records", max_tries=MAX_TRIES),
     # Training is minutes at most; a failed one waits for the next trigger, not 5 tries.
     func(retrain_valuation_job, name=RETRAIN_JOB, max_tries=2),
+    func(process_photo_job, name="process_photo", max_tries=MAX_TRIES),
+    func(fetch_feed_photos_job, name="fetch_feed_photos", max_tries=MAX_TRIES),
 ]
 
 CRON_JOBS: list[Any] = [
@@ -85,6 +89,7 @@ def _startup(settings: Settings) -> Any:
             settings=settings,
             database=Database(create_engine(settings)),
             redis=create_redis(settings.redis_url),
+            objects=ObjectStore(settings) if settings.s3_url else None,
         )
         open_payment_gateway(ctx, settings)
         # The worker quotes too (refresh_quote_cache): it follows the active valuation model.
@@ -106,6 +111,8 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
     res: JobResources | None = ctx.get("resources")
     if res is not None:
         await res.redis.aclose()
+        if res.objects is not None:
+            await res.objects.close()
         await res.database.dispose()
 
 

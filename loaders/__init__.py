@@ -14,6 +14,7 @@ from loaders.payment import (
     RefundByIdLoader,
     RefundsByPaymentIdLoader,
 )
+from loaders.photo import PhotosByVehicleIdLoader
 from loaders.pricing import DeliveredPriceByVehicleIdLoader, QuoteByIdLoader
 from loaders.user import UserByIdLoader
 from loaders.vehicle import (
@@ -53,6 +54,7 @@ class Loaders:
     feed_run_by_id: FeedRunByIdLoader
     rejections_by_run_id: RejectionsByRunIdLoader
     rejection_count_by_run_id: RejectionCountByRunIdLoader
+    photos_by_vehicle_id: PhotosByVehicleIdLoader
 
     @classmethod
     def create(cls, connection: OperationConnection) -> Loaders:
@@ -75,4 +77,5 @@ class Loaders:
             feed_run_by_id=FeedRunByIdLoader(connection),
             rejections_by_run_id=RejectionsByRunIdLoader(connection),
             rejection_count_by_run_id=RejectionCountByRunIdLoader(connection),
+            photos_by_vehicle_id=PhotosByVehicleIdLoader(connection),
         )

@@ -5,6 +5,7 @@ from models.dealer import Dealer
 from models.feed import FeedFormat, FeedRejection, FeedRun, FeedRunStatus
 from models.order import IdempotencyRecord, Order, OrderEvent, OrderEventOutbox, OrderStatus
 from models.payment import Payment, PaymentStatus, Refund, RefundStatus, StripeEvent
+from models.photo import Photo, PhotoImage, PhotoStatus, PhotoUpload
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.trusted_document import TrustedDocument
 from models.valuation_model import ValuationModelRecord
@@ -29,6 +30,10 @@ __all__ = [
     "Partner",
     "Payment",
     "PaymentStatus",
+    "Photo",
+    "PhotoImage",
+    "PhotoStatus",
+    "PhotoUpload",
     "Quote",
     "QuoteLine",
     "QuoteLineKind",

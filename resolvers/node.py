@@ -22,7 +22,9 @@ from schema.ids import decode_int_id, from_global_id
 from schema.node import Node
 from schema.orders import Order
 from schema.payments import Payment, Refund
+from schema.photos import photos_of
 from schema.pricing import Quote
+from services.photos.gallery import photo_by_id
 
 MAX_NODES = 100
 _STAFF = HasRole(UserRole.ADMIN)
@@ -89,6 +91,12 @@ async def _user(info: Info, pk: int) -> Node | None:
     return None if record is None else User.from_record(record)
 
 
+async def _photo(info: Info, pk: int) -> Node | None:
+    # Photos are as public as the catalog that shows them.
+    row = await photo_by_id(await info.context.db.get(), pk)
+    return None if row is None else photos_of(info, [row])[0]
+
+
 RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Vehicle": _vehicle,
     "Dealer": _dealer,
@@ -98,6 +106,7 @@ RESOLVERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Refund": _refund,
     "User": _user,
     "FeedRun": _feed_run,
+    "Photo": _photo,
 }
 
 

@@ -37,6 +37,7 @@ from schema.orders import Order
 from schema.orders_root import OrderMutation, OrderQuery
 from schema.payments import Payment, Refund
 from schema.payments_root import PaymentMutation
+from schema.photos_root import PhotoMutation
 from schema.pricing_root import PricingMutation, PricingQuery
 from schema.response_cache import ResponseCachePolicy
 from schema.scalars import SCALAR_OVERRIDES
@@ -62,6 +63,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     OrderMutation,
     PaymentMutation,
     FeedMutation,
+    PhotoMutation,
 )
 
 PARSER_CACHE_SIZE = 1024

@@ -17,6 +17,7 @@ from schema.ids import decode_int_id, to_global_id
 from schema.money import Money, to_minor
 from schema.node import Node
 from schema.pagination import PageInfo
+from schema.photos import Photo, photos_of
 from schema.pricing import DeliveredPrice
 from services.vehicles.catalog import SortDirection, VehicleFilter, VehicleSort
 
@@ -33,6 +34,8 @@ VEHICLE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "updatedAt": ("updated_at",),
     # Priced from the vehicle's own row, read with its comparables in one statement.
     "deliveredPrice": (),
+    # Read through PhotosByVehicleIdLoader: one statement for a whole page.
+    "photos": (), "coverPhoto": (),
 }  # fmt: skip
 
 
@@ -120,6 +123,15 @@ class Vehicle(Node):
     async def _load_dealer(self, info: Info) -> Dealer:
         row = await info.context.loaders.dealer_by_id.load(self.dealer_id)
         return Dealer.from_row(row)
+
+    @strawberry.field(description="The vehicle's photos in gallery order (READY ones).")
+    async def photos(self, info: Info) -> list[Photo]:
+        return photos_of(info, await info.context.loaders.photos_by_vehicle_id.load(self.pk))
+
+    @strawberry.field(description="The first photo of the gallery, for catalog pages.")
+    async def cover_photo(self, info: Info) -> Photo | None:
+        rows = await info.context.loaders.photos_by_vehicle_id.load(self.pk)
+        return photos_of(info, rows[:1])[0] if rows else None
 
     @strawberry.field(
         description="The price delivered to an EU country (ISO 3166-1 alpha-2), VAT "

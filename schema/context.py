@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from auth.principal import ANONYMOUS, Principal
 from core.db import OperationConnection
+from core.object_store import ObjectStore
 from core.order_events_hub import OrderEventsHub
 from core.rate_limit import RateLimiter
 from core.settings import Settings
@@ -42,6 +43,8 @@ class Context:
     order_events: OrderEventsHub | None = None
     # The payment gateway (services/payments), None when payments are not configured.
     payments: PaymentGateway | None = None
+    # The vehicle photos' object store (core/object_store.py), None without S3_URL.
+    photo_store: ObjectStore | None = None
     # Set by a resolver whose answer holds credentials (access and refresh tokens): such
     # an answer is never kept for Idempotency-Key replays (core/idempotency.py).
     issues_credentials: bool = False

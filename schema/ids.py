@@ -9,7 +9,7 @@ from schema.errors import BadUserInputError
 
 # Types that implement Node, and so may appear in a global ID.
 NODE_TYPES = frozenset(
-    {"Vehicle", "Dealer", "User", "Quote", "Order", "Payment", "Refund", "FeedRun"}
+    {"Vehicle", "Dealer", "User", "Quote", "Order", "Payment", "Refund", "FeedRun", "Photo"}
 )
 
 

@@ -70,6 +70,23 @@ class UserErrorCode(enum.Enum):
     VEHICLE_UNAVAILABLE = _code(
         "VEHICLE_UNAVAILABLE", "The vehicle is reserved, sold or withdrawn."
     )
+    # Photos
+    PHOTO_TYPE_NOT_ALLOWED = _code(
+        "PHOTO_TYPE_NOT_ALLOWED", "Not a JPEG, PNG, WebP, HEIC or AVIF picture (by its bytes)."
+    )
+    PHOTO_TOO_LARGE = _code("PHOTO_TOO_LARGE", "The file has more bytes than allowed or declared.")
+    PHOTO_DIMENSIONS_TOO_LARGE = _code(
+        "PHOTO_DIMENSIONS_TOO_LARGE", "Too many pixels, or too long a side (a decompression bomb)."
+    )
+    PHOTO_UNREADABLE = _code("PHOTO_UNREADABLE", "The picture's data is damaged.")
+    UPLOAD_NOT_FOUND = _code("UPLOAD_NOT_FOUND", "No upload with this id.")
+    UPLOAD_MISSING = _code("UPLOAD_MISSING", "Nothing has been uploaded for this id yet.")
+    UPLOAD_EXPIRED = _code("UPLOAD_EXPIRED", "The upload's time ran out before a file came.")
+    UPLOAD_ALREADY_ATTACHED = _code("UPLOAD_ALREADY_ATTACHED", "The upload is attached already.")
+    TOO_MANY_PHOTOS = _code("TOO_MANY_PHOTOS", "The vehicle has as many photos as allowed.")
+    PHOTO_ORDER_MISMATCH = _code(
+        "PHOTO_ORDER_MISMATCH", "The list is not each of the vehicle's photos exactly once."
+    )
     # Orders
     ORDER_NOT_FOUND = _code("ORDER_NOT_FOUND", "No order with this id that you may see.")
     TRANSITION_NOT_ALLOWED = _code(

@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.app import create_app
 from core.db import create_engine
 from core.embedded import embedded_servers
+from core.embedded_s3 import S3Endpoint
 from core.migrate import upgrade_to_head_async
+from core.object_store import ObjectStore
 from core.redis import create_redis
 from core.settings import Environment, Settings
 
@@ -51,6 +53,23 @@ class Servers:
     database_url: str
     redis_url: str
     embedded: bool
+    # The S3 store: S3_URL (with S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY), else embedded.
+    s3: S3Endpoint | None = None
+
+    def s3_env(self) -> dict[str, str]:
+        """The S3 settings of a server or worker process started by a test."""
+        if self.s3 is None:
+            return {}
+        return {"S3_URL": self.s3.url, "S3_ACCESS_KEY_ID": self.s3.access_key_id,
+                "S3_SECRET_ACCESS_KEY": self.s3.secret_access_key}  # fmt: skip
+
+
+def _external_s3() -> S3Endpoint | None:
+    url = os.environ.get("S3_URL") or None
+    if url is None:
+        return None
+    return S3Endpoint(url, os.environ.get("S3_ACCESS_KEY_ID", ""),
+                      os.environ.get("S3_SECRET_ACCESS_KEY", ""))  # fmt: skip
 
 
 def _dsn(database_url: str) -> str:
@@ -61,8 +80,9 @@ def _dsn(database_url: str) -> str:
 def servers() -> Iterator[Servers]:
     database_url = os.environ.get("DATABASE_URL") or None
     redis_url = os.environ.get("REDIS_URL") or None
-    if database_url and redis_url:
-        yield Servers(database_url, redis_url, embedded=False)
+    s3 = _external_s3()
+    if database_url and redis_url and s3:
+        yield Servers(database_url, redis_url, embedded=False, s3=s3)
         return
     # Not under pytest's basetemp: pytest keeps that 0700, and when run as root the
     # embedded PostgreSQL runs as its own user, which must be able to reach its data.
@@ -70,12 +90,13 @@ def servers() -> Iterator[Servers]:
     data_dir.chmod(0o755)
     try:
         with embedded_servers(
-            data_dir, postgres=database_url is None, redis=redis_url is None
+            data_dir, postgres=database_url is None, redis=redis_url is None, s3=s3 is None
         ) as urls:
             yield Servers(
                 database_url or urls.database_url or "",
                 redis_url or urls.redis_url or "",
                 embedded=True,
+                s3=s3 or urls.s3,
             )
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -94,6 +115,9 @@ def settings(servers: Servers) -> Settings:
         # Feed tests' large runs would train and serve a valuation model for every later
         # test; the valuation job tests set their own threshold.
         valuation_retrain_after_feed_rows=1_000_000_000,
+        s3_url=servers.s3.url if servers.s3 else None,
+        s3_access_key_id=servers.s3.access_key_id if servers.s3 else None,
+        s3_secret_access_key=servers.s3.secret_access_key if servers.s3 else None,
         _env_file=None,
     )
 
@@ -121,6 +145,17 @@ async def database(servers: Servers) -> str:
         await conn.close()
     SyncRedis.from_url(servers.redis_url).flushdb()
     return servers.database_url
+
+
+@pytest.fixture(scope="session")
+async def photo_store(settings: Settings) -> AsyncIterator[ObjectStore]:
+    """The suite's S3 bucket (embedded SeaweedFS unless S3_URL is set), made ready."""
+    from services.photos.images import PUBLIC_PREFIX
+
+    store = ObjectStore(settings)
+    await store.ensure_bucket(public_prefix=PUBLIC_PREFIX)
+    yield store
+    await store.close()
 
 
 @pytest.fixture(scope="session")
@@ -180,6 +215,7 @@ def start_uvicorn(
         "REDIS_URL": servers.redis_url,
         "ENVIRONMENT": "test",
         "RATE_LIMIT_ANONYMOUS": "[10000000, 1000000]",
+        **servers.s3_env(),
         **(extra_env or {}),
     }
     log_file = log_path.open("wb")

@@ -140,6 +140,8 @@ class FeedApplier:
     vins: dict[str, int] = field(default_factory=dict)  # VIN -> first line
     dealers: dict[int, bool] = field(default_factory=dict)  # dealer id -> exists
     changed_ids: list[int] = field(default_factory=list)
+    # external id -> the pictures its row lists (fetched after the run by the worker)
+    image_urls: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
 
     def reject(
@@ -185,6 +187,8 @@ class FeedApplier:
         if first != row.line:
             rejected.append((row.line, external_id, _duplicate("vin", "DUPLICATE_VIN", first)))
             return None
+        if outcome.listing.image_urls:
+            self.image_urls[external_id] = outcome.listing.image_urls
         return _Candidate(row.line, external_id, values)
 
     async def _with_known_dealers(self, candidates: list[_Candidate]) -> list[_Candidate]:

@@ -76,6 +76,8 @@ class IngestOutcome:
     status: FeedRunStatus
     counts: FeedCounts
     failure_reason: str | None = None
+    # (vehicle id, picture URLs) of the rows that list pictures, for the photo job.
+    photo_requests: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -140,7 +142,7 @@ async def ingest_run(
     beating = asyncio.create_task(heartbeat.beat())
     try:
         try:
-            changed, refused = await _apply_feed(
+            changed, refused, pictures = await _apply_feed(
                 engine, claim, counts, heartbeat, on_progress, allowed_networks
             )
         except FeedUnavailableError as error:
@@ -168,7 +170,25 @@ async def ingest_run(
     if refused is not None:
         log.warning("feed run failed", extra={"run_id": run_id, "reason": refused})
         return IngestOutcome(run_id, FeedRunStatus.FAILED, counts, refused)
-    return IngestOutcome(run_id, FeedRunStatus.SUCCEEDED, counts)
+    requests = await _photo_requests(engine, claim.source, pictures)
+    return IngestOutcome(run_id, FeedRunStatus.SUCCEEDED, counts, photo_requests=requests)
+
+
+async def _photo_requests(
+    engine: AsyncEngine, source: str, pictures: dict[str, tuple[str, ...]]
+) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """The listed vehicles' ids beside their picture URLs (withdrawn ones left out)."""
+    if not pictures:
+        return ()
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT id, external_id FROM vehicle WHERE source = :source "
+                "AND external_id = ANY(:ids) AND status <> 'WITHDRAWN' ORDER BY id"
+            ),
+            {"source": source, "ids": list(pictures)},
+        )
+        return tuple((row.id, pictures[row.external_id]) for row in rows)
 
 
 async def _counting(chunks: AsyncIterator[bytes], read: list[int]) -> AsyncIterator[bytes]:
@@ -211,9 +231,10 @@ async def _apply_feed(
     heartbeat: _Heartbeat,
     on_progress: ProgressCallback | None,
     allowed_networks: Sequence[IPNetwork],
-) -> tuple[list[int], str | None]:
-    """Apply the whole feed in one transaction: the ids of the vehicles it changed, and why
-    the run failed if every row was rejected (then nothing is applied or withdrawn)."""
+) -> tuple[list[int], str | None, dict[str, tuple[str, ...]]]:
+    """Apply the whole feed in one transaction: the ids of the vehicles it changed, why
+    the run failed if every row was rejected (then nothing is applied or withdrawn), and
+    the pictures each row listed."""
     async with engine.begin() as conn:
         await conn.execute(
             sa.text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:source))"),
@@ -245,4 +266,4 @@ async def _apply_feed(
         await applier.store_rejections(claim.run_id)
         if not await finish_run(conn, claim, counts, feed_format, failure_reason=refused):
             raise LeaseLostError
-    return applier.changed_ids, refused
+    return applier.changed_ids, refused, applier.image_urls

@@ -27,6 +27,7 @@ from typing import Any
 from models.vehicle import CurrencyCode
 from services.errors import FieldProblem
 from services.feeds import vocabulary as words
+from services.feeds.pictures import image_urls
 from services.feeds.values import RowReader, given
 from services.vehicles.listing import listing_problems
 from services.vehicles.vin import normalise_vin
@@ -48,6 +49,7 @@ class Listing:
 
     external_id: str
     values: dict[str, Any]
+    image_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,4 +217,5 @@ def normalise_row(raw: Mapping[str, Any], *, today: date) -> RowOutcome:
         )  # fmt: skip
     if row.problems or external_id is None:
         return RowOutcome(external_id, None, tuple(row.problems))
-    return RowOutcome(external_id, Listing(external_id, values), ())
+    pictures = image_urls(raw.get("image_urls"))
+    return RowOutcome(external_id, Listing(external_id, values, pictures), ())

@@ -64,6 +64,9 @@ COLUMNS: dict[str, str] = _aliases({
     "location_city": ("city",),
     "price": ("asking_price", "price_amount", "price_gross"),
     "currency": ("price_currency",),
+    # Pictures, fetched by the worker after the run (services/photos/feed_images.py).
+    "image_urls": ("images", "image", "image_url", "photos", "photo_urls", "pictures",
+                   "picture_urls", "picture"),
 })  # fmt: skip
 
 # A CSV header must have these (one of each group); a JSON line lacking one is rejected.

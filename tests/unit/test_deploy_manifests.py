@@ -29,6 +29,8 @@ SECRET_NAMES = {
     "JWT_SECRET",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
 }
 
 
@@ -137,7 +139,7 @@ def test_compose_file_follows_the_compose_specification() -> None:
     for name in ("api", "worker", "migrate"):
         environment = services[name]["environment"]
         for secret in SECRET_NAMES - {"DATABASE_URL", "REDIS_URL"}:
-            assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", environment[secret]), (name, secret)
+            assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]+\}", environment[secret]), (name, secret)
 
 
 def test_the_compose_schema_would_catch_a_mistake() -> None:

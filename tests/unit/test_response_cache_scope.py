@@ -20,8 +20,13 @@ REVIEWED: dict[str, set[str]] = {
         "id", "vin", "make", "model", "trim", "year", "firstRegistration", "mileageKm", "fuel",
         "transmission", "bodyType", "colour", "powerKw", "co2GramsPerKm", "status", "source",
         "externalId", "createdAt", "updatedAt", "price", "location", "dealer",
-        "deliveredPrice",
+        "deliveredPrice", "photos", "coverPhoto",
     },
+    # READY photos only, the same for everyone; a gallery change drops the vehicle's
+    # cached answers (services/photos/gallery.py `photos_changed`).
+    "Photo": {"id", "position", "alt", "status", "failure", "width", "height", "blurhash",
+              "sources", "srcset", "url"},
+    "PhotoSource": {"url", "width", "height", "format", "bytes"},
     "Dealer": {"id", "name", "country", "city", "rating", "createdAt", "vehicles"},
     "VehicleConnection": {"edges", "pageInfo", "totalCount"},
     "VehicleEdge": {"cursor", "node"},

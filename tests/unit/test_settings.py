@@ -24,6 +24,9 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "STRIPE_API_BASE",
+        "S3_URL",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -69,7 +72,15 @@ def test_production_refuses_development_defaults() -> None:
     with_key = with_jwt.model_copy(update={"stripe_secret_key": SecretStr("sk_live_x")})
     with pytest.raises(UnsafeSettingsError, match="STRIPE_WEBHOOK_SECRET"):
         with_key.check_production()
-    safe = with_key.model_copy(update={"stripe_webhook_secret": SecretStr("whsec_x")})
+    with_secrets = with_key.model_copy(update={"stripe_webhook_secret": SecretStr("whsec_x")})
+    with pytest.raises(UnsafeSettingsError, match="S3_URL"):
+        with_secrets.check_production()
+    with_store = with_secrets.model_copy(update={"s3_url": "https://s3.eu-central-1.amazonaws.com"})
+    with pytest.raises(UnsafeSettingsError, match="S3_ACCESS_KEY_ID"):
+        with_store.check_production()
+    safe = with_store.model_copy(
+        update={"s3_access_key_id": "AKIAEXAMPLE", "s3_secret_access_key": SecretStr("x" * 40)}
+    )
     safe.check_production()
     with pytest.raises(UnsafeSettingsError, match="STRIPE_API_BASE"):
         safe.model_copy(update={"stripe_api_base": "http://127.0.0.1:12111"}).check_production()

@@ -26,10 +26,20 @@ SOURCES = (
     "services/orders/errors.py",
     "services/payments/errors.py",
     "services/pricing/errors.py",
+    "services/photos/uploads.py",
+    "services/photos/gallery.py",
+    "services/photos/images.py",
     *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "resolvers").glob("*.py")),
 )
 # Where each call that makes a refusal takes its code.
-CODE_ARGUMENT = {"FieldProblem": 1, "refuse": 1, "input_error": 1, "PasswordProblem": 0}
+CODE_ARGUMENT = {
+    "FieldProblem": 1,
+    "refuse": 1,
+    "input_error": 1,
+    "PasswordProblem": 0,
+    "ImageRefusedError": 0,
+    "_refuse": 1,
+}
 
 
 def _string(node: ast.AST) -> str | None:
