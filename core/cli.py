@@ -231,6 +231,23 @@ async def _seed(database_url: str, *, vehicles: int, dealers: int, only_if_empty
         await conn.close()
 
 
+async def _seed_photos(settings: Settings) -> int:
+    """The photo bucket made ready, and a demo picture for every vehicle without a photo."""
+    from core.db import create_engine
+    from core.object_store import ObjectStore
+    from services.photos.demo import seed_demo_photos
+    from services.photos.images import PUBLIC_PREFIX
+
+    store = ObjectStore(settings)
+    engine = create_engine(settings)
+    try:
+        await store.ensure_bucket(public_prefix=PUBLIC_PREFIX)
+        return await seed_demo_photos(engine, store, settings)
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
 async def _clear_response_cache(settings: Settings) -> None:
     from core.redis import create_redis
     from core.response_cache import clear
@@ -265,12 +282,13 @@ def seed(
     """Add realistic, deterministic demo dealers and vehicles."""
     from core.migrate import upgrade_to_head
 
-    with _servers(_load_settings(), data_dir, use_redis=True) as settings:
+    with _servers(_load_settings(), data_dir, use_redis=True, use_s3=True) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
         added = asyncio.run(
             _seed(settings.database_url, vehicles=vehicles, dealers=dealers, only_if_empty=False)
         )
+        asyncio.run(_seed_photos(settings))
         asyncio.run(_clear_response_cache(settings))  # cached catalog pages miss the new cars
     typer.echo(f"added {added} vehicles from {dealers} dealers")
 
@@ -294,7 +312,7 @@ def dev(
     if not base.is_development:
         raise _fail("`dev` runs in development only; use `autobroker serve` in production")
     configure_logging(level=base.log_level, json=base.log_json)
-    with _servers(base, data_dir, announce=True) as settings:
+    with _servers(base, data_dir, use_s3=True, announce=True) as settings:
         assert settings.database_url is not None
         upgrade_to_head(settings.database_url)
         seeded = asyncio.run(
@@ -302,6 +320,9 @@ def dev(
         )
         if seeded:
             typer.echo(f"seeded {seeded} demo vehicles")
+        pictured = asyncio.run(_seed_photos(settings))
+        if pictured:
+            typer.echo(f"gave {pictured} vehicles a demo picture")
         demo = asyncio.run(_on_engine(settings, ensure_demo_accounts))
         settings, stripe_socket = stripe_dev.dev_settings(settings)
         serve_metrics(settings, host)
@@ -312,6 +333,7 @@ def dev(
             f"  GraphQL      POST {url}/graphql  (WebSocket ws://{host}:{port}/graphql;\n"
             f"               Server-Sent Events: POST with Accept: text/event-stream)\n"
             f"  Health       {url}/health/ready\n"
+            f"  Photos       {settings.s3_url}/{settings.s3_bucket} (S3)\n"
             f"  Data         {settings.data_dir.resolve()}\n"
             f"{_demo_banner(demo)}"
             f"{stripe_dev.banner(settings, emulated=stripe_socket is not None)}"

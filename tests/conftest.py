@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -131,8 +132,11 @@ async def _reset_database(dsn: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def database(servers: Servers) -> str:
-    """A freshly migrated, seeded database; returns its SQLAlchemy URL."""
+async def database(servers: Servers, settings: Settings) -> str:
+    """A freshly migrated, seeded database (with the demo pictures in the S3 store);
+    returns its SQLAlchemy URL."""
+    from services.photos.demo import seed_demo_photos
+    from services.photos.images import PUBLIC_PREFIX
     from services.vehicles.seed import seed_catalog
 
     await _reset_database(_dsn(servers.database_url))
@@ -140,9 +144,20 @@ async def database(servers: Servers) -> str:
     conn = await asyncpg.connect(_dsn(servers.database_url))
     try:
         await seed_catalog(conn, dealers=SEED_DEALERS, vehicles=SEED_VEHICLES, seed=7)
-        await conn.execute("ANALYZE")
     finally:
         await conn.close()
+    engine = create_engine(settings, database_url=servers.database_url)
+    store = ObjectStore(settings)
+    try:
+        await store.ensure_bucket(public_prefix=PUBLIC_PREFIX)
+        # One picture per body type: the catalog has pictures, the seed stays quick.
+        await seed_demo_photos(engine, store, settings, by_model=False)
+        async with engine.connect() as analyzed:
+            await analyzed.execute(sa.text("ANALYZE"))
+            await analyzed.commit()
+    finally:
+        await store.close()
+        await engine.dispose()
     SyncRedis.from_url(servers.redis_url).flushdb()
     return servers.database_url
 

@@ -49,10 +49,12 @@ async def store_picture(
     made = await asyncio.to_thread(
         images.process, data, widths=settings.photo_widths, limits=limits
     )
-    for variant in made.variants:
-        await store.put(
-            variant.key, variant.data, content_type=variant.content_type, cache_control=IMMUTABLE
+    await asyncio.gather(
+        *(
+            store.put(v.key, v.data, content_type=v.content_type, cache_control=IMMUTABLE)
+            for v in made.variants
         )
+    )
     async with engine.begin() as conn:
         await conn.execute(
             sa.text(
