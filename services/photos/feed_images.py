@@ -7,7 +7,8 @@ PHOTO_MAX_BYTES, then processed like an upload. What a feed lists again costs no
 a URL already in the vehicle's gallery is skipped, a URL any vehicle already has is
 reused without a fetch, and bytes already processed (the same SHA-256 from another URL)
 are neither processed nor stored again. A URL that cannot be fetched or is no picture
-is counted and logged; the listing itself is never refused for its pictures.
+is counted and logged, and tried again when a later run lists it (a broken link may be
+mended); the listing itself is never refused for its pictures.
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ from services.photos.processing import store_picture
 
 log = logging.getLogger(__name__)
 FETCH_JOB = "fetch_feed_photos"
+_LOCK_CLASS = 0x70686F74  # "phot": advisory locks keyed (this, hashtext(url))
+_KNOWN_URL = sa.text(
+    "SELECT content_hash FROM photo WHERE source_url = :url AND status = 'READY' LIMIT 1"
+)
 
 
 class _FetchRefusedError(Exception):
     pass
+
+
+_REFUSALS = (_FetchRefusedError, FeedAddressRefusedError, httpx.HTTPError, images.ImageRefusedError)
 
 
 async def _download(client: httpx.AsyncClient, url: str, max_bytes: int) -> bytes:
@@ -90,36 +98,28 @@ async def fetch_feed_photos(
             if url in in_gallery:
                 counts["known"] += 1
                 continue
-            async with engine.connect() as conn:
-                digest = (
-                    await conn.execute(
-                        sa.text(
-                            "SELECT content_hash FROM photo WHERE source_url = :url "
-                            "AND status = 'READY' LIMIT 1"
-                        ),
-                        {"url": url},
-                    )
-                ).scalar()
-            if digest is not None:
-                counts["reused"] += 1
-            else:
-                try:
-                    data = await _download(client, url, settings.photo_max_bytes)
-                    digest = await store_picture(engine, store, settings, data)
-                except (
-                    _FetchRefusedError,
-                    FeedAddressRefusedError,
-                    httpx.HTTPError,
-                    images.ImageRefusedError,
-                ) as error:
-                    counts["refused"] += 1
-                    log.warning(
-                        "feed picture refused",
-                        extra={"vehicle_id": vehicle_id, "url": url, "reason": str(error)},
-                    )
-                    continue
-                counts["fetched"] += 1
             async with engine.begin() as conn:
+                # One worker at a time per URL: two vehicles listing one picture, in jobs
+                # running side by side, fetch it once (the second finds it READY).
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:url))"),
+                    {"lock_class": _LOCK_CLASS, "url": url},
+                )
+                digest = (await conn.execute(_KNOWN_URL, {"url": url})).scalar()
+                if digest is not None:
+                    counts["reused"] += 1
+                else:
+                    try:
+                        data = await _download(client, url, settings.photo_max_bytes)
+                        digest = await store_picture(engine, store, settings, data)
+                    except _REFUSALS as error:
+                        counts["refused"] += 1
+                        log.warning(
+                            "feed picture refused",
+                            extra={"vehicle_id": vehicle_id, "url": url, "reason": str(error)},
+                        )
+                        continue
+                    counts["fetched"] += 1
                 photo = await append_photo(
                     conn,
                     vehicle_id,
