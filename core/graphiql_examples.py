@@ -34,6 +34,7 @@ query CatalogPage($filter: VehicleFilterInput, $first: Int = 10) {
         price { amount currency }
         location { country city }
         dealer { id name city rating }
+        coverPhoto { alt width height blurhash url(width: 640, format: WEBP) }
       }
     }
   }
