@@ -25,6 +25,7 @@ from auth.principal import ANONYMOUS, Principal, PrincipalKind
 from core import metrics
 from core.cors import OriginPolicy
 from core.db import Database, OperationConnection
+from core.errors import ErrorCode
 from core.event_streams import EventStreamResponse
 from core.graphiql import render_graphiql_page
 from core.graphql_http import (
@@ -256,7 +257,11 @@ class GraphQLView(EventStreamGraphQL):
             replay = await self.idempotency.begin(identity, key, fingerprint(payload))
         except IdempotencyConflict as conflict:
             return JSONResponse(
-                {"errors": [{"message": str(conflict), "extensions": {"code": "CONFLICT"}}]},
+                {
+                    "errors": [
+                        {"message": str(conflict), "extensions": {"code": ErrorCode.CONFLICT}}
+                    ]
+                },
                 status_code=409,
             )
         if replay is not None:
@@ -365,7 +370,7 @@ class GraphQLView(EventStreamGraphQL):
             error = {
                 "message": f"rate limit: this query costs {HIT_COST} and {bucket.available} "
                 f"is available; retry in {retry} s",
-                "extensions": {"code": "RATE_LIMITED", "retryAfter": retry},
+                "extensions": {"code": ErrorCode.RATE_LIMITED, "retryAfter": retry},
             }
             headers.update(http_cache_headers(exchange, failed=True))
             headers["retry-after"] = str(retry)
@@ -400,7 +405,7 @@ class GraphQLView(EventStreamGraphQL):
                         error_result(
                             "only registered operations may run: send documentId (or the "
                             "persisted query's sha256Hash) of an operation in your manifest",
-                            "PERSISTED_QUERY_NOT_ALLOWED",
+                            ErrorCode.PERSISTED_QUERY_NOT_ALLOWED,
                         ),
                     )
                 )
@@ -451,7 +456,7 @@ class GraphQLView(EventStreamGraphQL):
             )
         except AuthenticationFailed as error:
             raise ConnectionRejectionError(
-                {"message": error.message, "extensions": {"code": "UNAUTHENTICATED"}}
+                {"message": error.message, "extensions": {"code": ErrorCode.UNAUTHENTICATED}}
             ) from None
         if principal is not None:
             context.principal = principal

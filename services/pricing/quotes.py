@@ -3,7 +3,7 @@
 Decisions:
 - A quote can be requested for an AVAILABLE or a RESERVED vehicle (a reservation may
   lapse; the quote only informs, an order still has to win the vehicle); SOLD and
-  WITHDRAWN vehicles are refused with `VehicleUnavailableError`.
+  WITHDRAWN vehicles are refused with `VehicleUnavailableError` (`not_quotable`).
 - The vehicle row is always read from the database, even on a cache hit: its status is
   never taken from the cache, and its facts must match the cached ones (see cache.py).
 - Every request persists a new quote with its lines, valid for 30 minutes from then; the
@@ -37,7 +37,7 @@ from services.pricing.engine import (
     price_vehicle,
     recorded_source,
 )
-from services.pricing.errors import VehicleNotFoundError, VehicleUnavailableError
+from services.pricing.errors import VehicleNotFoundError, not_quotable
 from services.pricing.rules import RULES_VERSION, rules_for
 from services.pricing.valuation import MINOR_PER_MAJOR, Subject, fetch_subject, value_vehicles
 
@@ -85,7 +85,7 @@ def check_quotable(subject: Subject | None, vehicle_id: int) -> Subject:
     if subject is None:
         raise VehicleNotFoundError(vehicle_id)
     if subject.status not in QUOTABLE_STATUSES:
-        raise VehicleUnavailableError(vehicle_id, subject.status.value)
+        raise not_quotable(vehicle_id, subject.status.value)
     return subject
 
 
