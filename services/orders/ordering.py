@@ -26,7 +26,13 @@ from services.orders.errors import (
     QuoteMismatchError,
 )
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
-from services.orders.transitions import AppliedEvent, append_event, apply_transition, orders
+from services.orders.transitions import (
+    DEFAULT_RESERVATION_TTL,
+    AppliedEvent,
+    append_event,
+    apply_transition,
+    orders,
+)
 from services.pricing.quotes import StoredQuote, fetch_quotes, quote_table, quote_vehicle
 from services.vehicles.changes import vehicles_changed
 
@@ -108,7 +114,7 @@ async def create_order(
     destination_country: str,
     reserve: bool,
     quote_id: int | None = None,
-    reservation_ttl: timedelta = timedelta(minutes=30),
+    reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     now: datetime | None = None,
 ) -> OrderOutcome:
     """Create an order priced by a fresh (or the given, unexpired) quote; reserve if asked."""
@@ -180,7 +186,7 @@ async def transition_order(
     *,
     reason: str | None = None,
     expected_version: int | None = None,
-    reservation_ttl: timedelta = timedelta(minutes=30),
+    reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     now: datetime | None = None,
 ) -> OrderOutcome:
     """Apply one event to an order in a transaction of its own; publish it once committed."""
