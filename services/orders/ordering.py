@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.base import utcnow
 from models.order import OrderStatus
+from services import money
+from services.countries import normalise_country
 from services.events import publish_order_events
 from services.orders.errors import (
     CustomerGoneError,
@@ -119,7 +121,7 @@ async def create_order(
 ) -> OrderOutcome:
     """Create an order priced by a fresh (or the given, unexpired) quote; reserve if asked."""
     now = now or utcnow()
-    destination = destination_country.upper()
+    destination = normalise_country(destination_country)
     async with engine.begin() as conn:
         if quote_id is not None:
             quote = await _usable_quote(conn, quote_id, vehicle_id, destination, now)
@@ -135,7 +137,7 @@ async def create_order(
                 "destination_country": destination,
                 "status": OrderStatus.DRAFT.value,
                 "version": 1,
-                "total_minor": int(quote.pricing.total * 100),
+                "total_minor": money.to_minor(quote.pricing.total, quote.pricing.currency),
                 "currency": quote.pricing.currency,
                 "created_at": now,
                 "updated_at": now,

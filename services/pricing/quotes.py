@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from core.metrics import record_cache
 from models.base import utcnow
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.vehicle import VehicleStatus
+from services import money
 from services.pricing.cache import cached_pricing, invalidate_vehicle_quotes, store_pricing
 from services.pricing.engine import (
     PricedLine,
@@ -39,7 +40,7 @@ from services.pricing.engine import (
 )
 from services.pricing.errors import VehicleNotFoundError, not_quotable
 from services.pricing.rules import RULES_VERSION, rules_for
-from services.pricing.valuation import MINOR_PER_MAJOR, Subject, fetch_subject, value_vehicles
+from services.pricing.valuation import Subject, fetch_subject, value_vehicles
 
 QUOTE_VALIDITY = timedelta(minutes=30)
 QUOTABLE_STATUSES = frozenset({VehicleStatus.AVAILABLE, VehicleStatus.RESERVED})
@@ -73,11 +74,12 @@ class StoredQuote:
 
 
 def _minor(amount: Decimal) -> int:
-    return int(amount * MINOR_PER_MAJOR)
+    # Lines are rounded to the cent already; a model's market value is cut to it.
+    return money.to_minor(amount, rounding=ROUND_DOWN)
 
 
 def _major(minor: int) -> Decimal:
-    return Decimal(minor).scaleb(-2)
+    return money.from_minor(minor)
 
 
 def check_quotable(subject: Subject | None, vehicle_id: int) -> Subject:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.dealer import Dealer
 from models.vehicle import Vehicle
+from services.countries import is_alpha2, normalise_country
 from services.errors import InvalidArgumentError
 
 vehicle_table: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
@@ -81,7 +82,7 @@ class VehicleFilter:
         if self.search is not None and len(self.search) > SEARCH_QUERY_MAX_LENGTH:
             raise InvalidArgumentError("search", f"at most {SEARCH_QUERY_MAX_LENGTH} characters")
         for code in self.countries:
-            if len(code) != 2 or not code.isalpha() or not code.isupper():
+            if not is_alpha2(code) or code != normalise_country(code):
                 raise InvalidArgumentError("country", f"{code!r} is not an ISO 3166-1 alpha-2 code")
 
 
