@@ -22,6 +22,11 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from auth.backend import AuthenticationFailed, Authenticator
 from auth.principal import ANONYMOUS, Principal, PrincipalKind
+from auth.registered_operations import (
+    held_to_registered_operations,
+    marked_by_graphiql,
+    registry_of,
+)
 from core import metrics
 from core.cors import OriginPolicy
 from core.db import Database, OperationConnection
@@ -290,11 +295,12 @@ class GraphQLView(EventStreamGraphQL):
         return response
 
     def _registered_only(self, request: Request, principal: Principal) -> bool:
-        """Is this caller held to registered operations? Partners always; everyone but
-        staff (and GraphiQL in development) when the setting says so."""
-        graphiql = self.settings.is_development and request.headers.get("x-graphiql") == "1"
-        return principal.kind is PrincipalKind.PARTNER or (
-            self.settings.require_registered_operations and not principal.is_admin and not graphiql
+        """Is this caller held to registered operations? (auth/registered_operations.py)"""
+        return held_to_registered_operations(
+            principal,
+            required=self.settings.require_registered_operations,
+            development=self.settings.is_development,
+            graphiql=marked_by_graphiql(request.headers),
         )
 
     def _audience(self, request: Request, principal: Principal) -> str:
@@ -419,7 +425,7 @@ class GraphQLView(EventStreamGraphQL):
     async def _registered_body(
         self, request: Any, context: Context, principal: Principal, request_data: Any
     ) -> str | None:
-        registry = principal.partner_id if principal.kind is PrincipalKind.PARTNER else None
+        registry = registry_of(principal)
         conn = await context.db.get()
         document_id = _document_id(request)
         if document_id is not None:
