@@ -53,17 +53,7 @@ async def _order_events(
 ) -> AsyncGenerator[OrderEvent, None]:
     async with aclosing(updates):  # a client gone: the stream leaves the hub at once
         async for update in updates:
-            event = update.event
-            yield OrderEvent(
-                sequence=event.sequence,
-                from_status=event.from_status,
-                to_status=event.to_status,
-                actor=event.actor,
-                reason=event.reason,
-                at=event.at,
-                order_pk=event.order_id,
-                order_row=update.order,
-            )
+            yield OrderEvent.from_published(update.event, order_row=update.order)
 
 
 async def _nothing() -> AsyncGenerator[OrderEvent, None]:
