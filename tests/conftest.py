@@ -251,6 +251,7 @@ def start_uvicorn(
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
+    process.wait()
     raise RuntimeError("uvicorn did not start within 30 s")
 
 
@@ -261,6 +262,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
 
 
 @contextmanager
