@@ -8,7 +8,7 @@ from core.job_queue import ArqJobQueue
 from core.object_store import OBJECT_STORE, ObjectStore
 from schema.context import Info
 from schema.errors import ForbiddenError, NotFoundError
-from schema.payloads import input_errors
+from schema.payloads import refusal_errors
 from schema.photos import (
     AttachPhotoInput,
     AttachPhotoPayload,
@@ -60,7 +60,7 @@ async def create_photo_upload(
     except gallery.NotVehicleOwnerError as error:
         raise ForbiddenError(str(error)) from None
     except uploads.PhotoRefusedError as error:
-        return CreatePhotoUploadPayload(user_errors=input_errors(error.problems, _NAMES))
+        return CreatePhotoUploadPayload(user_errors=refusal_errors(error, _NAMES))
     return CreatePhotoUploadPayload(
         upload=PhotoUpload(
             id=upload_global_id(grant.id),
@@ -90,7 +90,7 @@ async def attach_photo(info: Info, input: AttachPhotoInput) -> AttachPhotoPayloa
     except gallery.NotVehicleOwnerError as error:
         raise ForbiddenError(str(error)) from None
     except uploads.PhotoRefusedError as error:
-        return AttachPhotoPayload(user_errors=input_errors(error.problems, _NAMES))
+        return AttachPhotoPayload(user_errors=refusal_errors(error, _NAMES))
     found = await gallery.photo_by_id(await ctx.db.get(), row.id)
     return AttachPhotoPayload(photo=photos_of(info, [found])[0])
 
@@ -112,7 +112,7 @@ async def reorder_photos(info: Info, input: ReorderPhotosInput) -> ReorderPhotos
     except gallery.NotVehicleOwnerError as error:
         raise ForbiddenError(str(error)) from None
     except gallery.GalleryRefusedError as error:
-        return ReorderPhotosPayload(user_errors=input_errors(error.problems, _NAMES))
+        return ReorderPhotosPayload(user_errors=refusal_errors(error, _NAMES))
     found = await gallery.photos_by_vehicle_ids(await ctx.db.get(), [vehicle_id], ready_only=False)
     return ReorderPhotosPayload(photos=photos_of(info, found.get(vehicle_id, [])))
 
