@@ -15,6 +15,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "development-only-jwt-secret-change-me"  # noqa: S105 - refused in production
+# Development-only personal-data keys: both refused in production.
+DEV_FIELD_ENCRYPTION_KEY = "fp30TfaqFV1b6jifitBv0iOhH_JrvWOFkqWn9J7pbOQ="
+DEV_PERSONAL_DATA_KEY = "development-only-personal-data-key-change-me"
+
+
+# A retention sweep's time: "HH:MM" once a day, "*:MM" every hour (UTC).
+SCHEDULE_PATTERN = r"^(\*|[01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class Environment(enum.StrEnum):
@@ -133,6 +140,26 @@ class Settings(BaseSettings):
     # that created or updated this many vehicles queues a retraining.
     valuation_model_check_seconds: float = Field(default=30.0, gt=0, le=3600)
     valuation_retrain_after_feed_rows: int = Field(default=5000, ge=1)
+
+    # Personal data (README "Personal data"): Fernet keys for fields at rest, the first
+    # encrypts and every one decrypts (rotation); a secret for keyed hashes of e-mails
+    # and for signing export download links.
+    field_encryption_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_FIELD_ENCRYPTION_KEY)], min_length=1
+    )
+    personal_data_key: SecretStr = SecretStr(DEV_PERSONAL_DATA_KEY)
+    # How long a finished GDPR export may be downloaded; the file is removed after.
+    export_link_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    # Retention (jobs/retention.py): how long each kind of record is kept, and when each
+    # sweep runs ("HH:MM" daily or "*:MM" hourly, UTC).
+    audit_retention_days: int = Field(default=365, ge=30, le=100 * 365)
+    session_retention_days: int = Field(default=30, ge=1, le=3650)
+    quote_retention_days: int = Field(default=30, ge=1, le=3650)
+    audit_retention_schedule: str = Field(default="04:10", pattern=SCHEDULE_PATTERN)
+    idempotency_retention_schedule: str = Field(default="*:23", pattern=SCHEDULE_PATTERN)
+    quote_retention_schedule: str = Field(default="04:20", pattern=SCHEDULE_PATTERN)
+    session_retention_schedule: str = Field(default="04:30", pattern=SCHEDULE_PATTERN)
+    export_retention_schedule: str = Field(default="*:05", pattern=SCHEDULE_PATTERN)
 
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
