@@ -38,6 +38,7 @@ from schema.orders_root import OrderMutation, OrderQuery
 from schema.payments import Payment, Refund
 from schema.payments_root import PaymentMutation
 from schema.pricing_root import PricingMutation, PricingQuery
+from schema.privacy_root import PrivacyMutation, PrivacyQuery
 from schema.response_cache import ResponseCachePolicy
 from schema.scalars import SCALAR_OVERRIDES
 from schema.socket_documents import RegisteredOperationsOnSockets
@@ -53,6 +54,7 @@ QUERY_PARTS: tuple[type, ...] = (
     PricingQuery,
     OrderQuery,
     FeedQuery,
+    PrivacyQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutation,
@@ -62,6 +64,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     OrderMutation,
     PaymentMutation,
     FeedMutation,
+    PrivacyMutation,
 )
 
 PARSER_CACHE_SIZE = 1024

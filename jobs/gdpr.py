@@ -1,0 +1,30 @@
+"""The job that builds a requested personal-data export (services/gdpr/exports.py)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from jobs.context import resources
+from services.crypto import FieldCipher
+from services.gdpr.exports import BUILD_EXPORT_JOB, build_export
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BUILD_EXPORT_JOB", "build_data_export_job"]
+
+
+async def build_data_export_job(ctx: dict[str, Any], export_id: str) -> bool:
+    """Build export `export_id` once (a second run finds it READY and does nothing)."""
+    res = resources(ctx)
+    built = await build_export(
+        res.database.engine,
+        FieldCipher.from_settings(res.settings),
+        uuid.UUID(export_id),
+        ttl=timedelta(seconds=res.settings.export_link_ttl_seconds),
+    )
+    log.info("data export built", extra={"job": BUILD_EXPORT_JOB, "export": export_id,
+                                         "built": built})  # fmt: skip
+    return built
