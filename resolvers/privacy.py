@@ -130,7 +130,8 @@ async def audit_log(
     )  # fmt: skip
     given = flt or AuditLogFilter()
     service_filter = queries.AuditFilter(
-        actor_kind=given.actor_kind,
+        # An actorId is a User's: its kind is USER unless another is asked for.
+        actor_kind=given.actor_kind or ("USER" if given.actor_id is not None else None),
         actor_id=decode_int_id(given.actor_id, "User", field="actorId")
         if given.actor_id is not None
         else None,
@@ -143,8 +144,6 @@ async def audit_log(
         since=given.since,
         until=given.until,
     )
-    if given.actor_id is not None and given.actor_kind is None:
-        service_filter = queries.AuditFilter(**{**service_filter.__dict__, "actor_kind": "USER"})
     decode = queries.decode_cursor
     conn = await info.context.db.get()
     page = await queries.fetch_page(
