@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from auth.api_keys import InvalidApiKeyError, api_key_matches, parse_api_key
 from auth.principal import ANONYMOUS, Principal
 from auth.tokens import AccessClaims, InvalidTokenError, TokenCodec
+from core.errors import ErrorCode
 
 API_KEY_HEADER = "x-api-key"
 _PAYLOAD_TOKEN_KEYS = ("authorization", "authtoken", "token")
@@ -141,7 +142,7 @@ def unauthenticated_response(conn: HTTPConnection, error: AuthenticationError) -
     if isinstance(error, AuthenticationFailed) and error.bearer:
         challenge += f', error="invalid_token", error_description="{message}"'
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        {"errors": [{"message": message, "extensions": {"code": ErrorCode.UNAUTHENTICATED}}]},
         status_code=401,
         headers={"WWW-Authenticate": challenge},
     )

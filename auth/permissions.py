@@ -8,6 +8,7 @@ first that refuses decides the error:
     IsAuthenticated        a user or a partner
     IsUser                 a signed-in user (not a partner key)
     HasRole(*roles)        a user with one of these roles
+    IsStaff (STAFF)        an admin: the one staff permission of every staff-only field
     ListsForOwnDealer      createVehicle: a dealer lists only for their own dealer
     OwnershipPermission    base: admins pass, others must own the resource `owner` finds
      ├── IsVehicleOwner    the vehicle named by `input` belongs to the caller's dealer
@@ -90,6 +91,16 @@ class HasRole(_Permission):
         return principal.kind is PrincipalKind.USER and principal.role in self.roles
 
 
+class IsStaff(HasRole):
+    """Staff: a signed-in ADMIN user; the one permission every staff-only field uses."""
+
+    def __init__(self) -> None:
+        super().__init__(UserRole.ADMIN)
+
+
+STAFF = IsStaff()
+
+
 class DealerReference(Protocol):
     def dealer_key(self) -> int | None:
         """The dealer's primary key named by the input, None when it names none."""
@@ -129,6 +140,16 @@ class Owner:
             return self.partner_id is not None and self.partner_id == principal.partner_id
         return False
 
+    @classmethod
+    def of_order(cls, row: Any) -> Owner:
+        """An order's owners: its buyer and the partner that placed it."""
+        return cls(user_id=row["buyer_id"], partner_id=row["partner_id"])
+
+
+def may_act_on(principal: Principal, owner: Owner) -> bool:
+    """The ownership rule: staff act on everything, anyone else only on what they own."""
+    return principal.is_admin or owner.includes(principal)
+
 
 class OwnershipPermission(_Permission, abc.ABC):
     """Admins pass; anyone else must be among the owners of the resource `owner` finds.
@@ -143,9 +164,9 @@ class OwnershipPermission(_Permission, abc.ABC):
     async def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
         principal = _signed_in(info)
         if principal.is_admin:
-            return True
+            return True  # staff: no need to look the resource up
         owner = await self.owner(source, info, **kwargs)
-        return owner is None or owner.includes(principal)
+        return owner is None or may_act_on(principal, owner)
 
     @abc.abstractmethod
     async def owner(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> Owner | None:
@@ -188,7 +209,7 @@ class IsOrderOwner(OwnershipPermission):
         else:
             order_id = decode_int_id(kwargs["id"], "Order")
         row = await info.context.loaders.order_by_id.load(order_id)
-        return None if row is None else Owner(user_id=row["buyer_id"], partner_id=row["partner_id"])
+        return None if row is None else Owner.of_order(row)
 
 
 class PaymentReference(Protocol):
@@ -207,7 +228,7 @@ class IsPaymentOwner(OwnershipPermission):
         if payment is None:
             return None
         row = await info.context.loaders.order_by_id.load(payment["order_id"])
-        return None if row is None else Owner(user_id=row["buyer_id"], partner_id=row["partner_id"])
+        return None if row is None else Owner.of_order(row)
 
 
 class CanOrder(_Permission):

@@ -41,7 +41,11 @@ from services.pricing.engine import (
     check_destination,
     price_vehicle,
 )
-from services.pricing.errors import PricingError, UnsupportedDestinationError
+from services.pricing.errors import (
+    PricingError,
+    UnsupportedDestinationError,
+    VehicleUnavailableError,
+)
 from services.pricing.model_serving import ACTIVE_MODEL
 from services.pricing.quotes import check_quotable
 from services.pricing.rules import RULES_VERSION, current_rules
@@ -201,7 +205,7 @@ def _price(subjects: dict[int, Subject], vehicle_id: int, destination: str) -> P
             rules_version=RULES_VERSION,
             as_of=utcnow().date(),
         )
-    except PricingError:
+    except (PricingError, VehicleUnavailableError):
         return None
 
 

@@ -23,6 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 
+from core.errors import ErrorCode
+
 RETRY_AFTER_SECONDS = 5
 REDIS = "redis"
 DATABASE = "database"
@@ -112,7 +114,7 @@ def unavailable_body(dependency: str) -> dict[str, object]:
             {
                 "message": unavailable_message(dependency),
                 "extensions": {
-                    "code": "SERVICE_UNAVAILABLE",
+                    "code": ErrorCode.SERVICE_UNAVAILABLE,
                     "retryAfter": RETRY_AFTER_SECONDS,
                     "dependency": dependency,
                 },

@@ -13,6 +13,7 @@ import logging
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.errors import ErrorCode
 from core.logging import request_id_var
 
 log = logging.getLogger("autobroker.errors")
@@ -20,7 +21,7 @@ INTERNAL_MESSAGE = "Internal server error; quote the requestId when reporting it
 
 
 def internal_error_body(request_id: str | None) -> bytes:
-    extensions: dict[str, str] = {"code": "INTERNAL_SERVER_ERROR"}
+    extensions: dict[str, str] = {"code": ErrorCode.INTERNAL_SERVER_ERROR}
     if request_id:
         extensions["requestId"] = request_id
     return orjson.dumps({"errors": [{"message": INTERNAL_MESSAGE, "extensions": extensions}]})

@@ -129,9 +129,11 @@ _PAGE = """\
         var sendOperation = GraphiQL.createFetcher({{
           url: url.href,
           subscriptionUrl: subscriptionUrl.href,
-          // Marks GraphiQL's requests: in development they may run unregistered
-          // operations even when registered operations are required.
+          // Marks GraphiQL's requests (a header over HTTP, a connection_init key over
+          // the WebSocket): in development they may run unregistered operations even
+          // when registered operations are required (auth/registered_operations.py).
           headers: {{ "X-GraphiQL": "1" }},
+          wsConnectionParams: {{ "X-GraphiQL": "1" }},
         }});
 
         // The Headers tab opens on a template; a header still holding its placeholder

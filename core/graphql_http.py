@@ -46,6 +46,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from core.errors import ErrorCode
 from core.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from core.persisted_queries import (
     PersistedQueryError,
@@ -112,8 +113,10 @@ def current_exchange() -> _Exchange | None:
     return _exchange.get()
 
 
-def error_result(message: str, code: str) -> ExecutionResult:
-    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
+def error_result(message: str, code: ErrorCode) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": code.value})]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +155,11 @@ class HTTPGraphQL(GraphQL[Any, None]):
         except HTTPException as error:
             headers = getattr(error, "headers", {})
             response = JSONResponse(
-                {"errors": [{"message": error.reason, "extensions": {"code": "BAD_USER_INPUT"}}]},
+                {
+                    "errors": [
+                        {"message": error.reason, "extensions": {"code": ErrorCode.BAD_USER_INPUT}}
+                    ]
+                },
                 status_code=error.status_code,
                 headers=headers,
                 media_type=self.media_type_for(request.headers.get("accept")) or JSON,
@@ -290,19 +297,23 @@ class HTTPGraphQL(GraphQL[Any, None]):
         try:
             persisted = parse_extension(request_data.extensions)
         except PersistedQueryError as error:
-            return Admission(self._refused(exchange, error_result(str(error), "BAD_USER_INPUT")))
+            return Admission(
+                self._refused(exchange, error_result(str(error), ErrorCode.BAD_USER_INPUT))
+            )
         if persisted is None or self.persisted_queries is None:
             return Admission()
         if request_data.query is None:
             text = await self.persisted_queries.get(persisted.sha256)
             if text is None:
-                result = error_result("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+                result = error_result("PersistedQueryNotFound", ErrorCode.PERSISTED_QUERY_NOT_FOUND)
                 return Admission(self._refused(exchange, result, status=200))
             request_data.query = text
             return Admission()
         if sha256_of(request_data.query) != persisted.sha256:
             message = "extensions.persistedQuery.sha256Hash does not match the query"
-            return Admission(self._refused(exchange, error_result(message, "BAD_USER_INPUT")))
+            return Admission(
+                self._refused(exchange, error_result(message, ErrorCode.BAD_USER_INPUT))
+            )
         return Admission(register_as=persisted.sha256)
 
     async def execute_admitted(
@@ -329,7 +340,7 @@ class HTTPGraphQL(GraphQL[Any, None]):
         except InvalidOperationTypeError as error:
             if error.operation_type is OperationType.SUBSCRIPTION:
                 return self._refused(
-                    exchange, error_result(SUBSCRIPTIONS_ELSEWHERE, "BAD_USER_INPUT")
+                    exchange, error_result(SUBSCRIPTIONS_ELSEWHERE, ErrorCode.BAD_USER_INPUT)
                 )
             if method == "GET":
                 raise HTTPError(405, "mutations are sent by POST", {"Allow": "POST"}) from None
@@ -399,7 +410,7 @@ def _retry_after(
     for answer in answers:
         for error in answer.get("errors") or ():
             extensions: Any = error.get("extensions")
-            if isinstance(extensions, dict) and extensions.get("code") == "RATE_LIMITED":
+            if isinstance(extensions, dict) and extensions.get("code") == ErrorCode.RATE_LIMITED:
                 retry = extensions.get("retryAfter")
                 waits.append(retry if isinstance(retry, int) and retry > 0 else 1)
     return max(waits) if waits else None

@@ -22,9 +22,15 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from auth.backend import AuthenticationFailed, Authenticator
 from auth.principal import ANONYMOUS, Principal, PrincipalKind
+from auth.registered_operations import (
+    held_to_registered_operations,
+    marked_by_graphiql,
+    registry_of,
+)
 from core import metrics
 from core.cors import OriginPolicy
 from core.db import Database, OperationConnection
+from core.errors import ErrorCode
 from core.event_streams import EventStreamResponse
 from core.graphiql import render_graphiql_page
 from core.graphql_http import (
@@ -256,7 +262,11 @@ class GraphQLView(EventStreamGraphQL):
             replay = await self.idempotency.begin(identity, key, fingerprint(payload))
         except IdempotencyConflict as conflict:
             return JSONResponse(
-                {"errors": [{"message": str(conflict), "extensions": {"code": "CONFLICT"}}]},
+                {
+                    "errors": [
+                        {"message": str(conflict), "extensions": {"code": ErrorCode.CONFLICT}}
+                    ]
+                },
                 status_code=409,
             )
         if replay is not None:
@@ -285,11 +295,12 @@ class GraphQLView(EventStreamGraphQL):
         return response
 
     def _registered_only(self, request: Request, principal: Principal) -> bool:
-        """Is this caller held to registered operations? Partners always; everyone but
-        staff (and GraphiQL in development) when the setting says so."""
-        graphiql = self.settings.is_development and request.headers.get("x-graphiql") == "1"
-        return principal.kind is PrincipalKind.PARTNER or (
-            self.settings.require_registered_operations and not principal.is_admin and not graphiql
+        """Is this caller held to registered operations? (auth/registered_operations.py)"""
+        return held_to_registered_operations(
+            principal,
+            required=self.settings.require_registered_operations,
+            development=self.settings.is_development,
+            graphiql=marked_by_graphiql(request.headers),
         )
 
     def _audience(self, request: Request, principal: Principal) -> str:
@@ -365,7 +376,7 @@ class GraphQLView(EventStreamGraphQL):
             error = {
                 "message": f"rate limit: this query costs {HIT_COST} and {bucket.available} "
                 f"is available; retry in {retry} s",
-                "extensions": {"code": "RATE_LIMITED", "retryAfter": retry},
+                "extensions": {"code": ErrorCode.RATE_LIMITED, "retryAfter": retry},
             }
             headers.update(http_cache_headers(exchange, failed=True))
             headers["retry-after"] = str(retry)
@@ -400,7 +411,7 @@ class GraphQLView(EventStreamGraphQL):
                         error_result(
                             "only registered operations may run: send documentId (or the "
                             "persisted query's sha256Hash) of an operation in your manifest",
-                            "PERSISTED_QUERY_NOT_ALLOWED",
+                            ErrorCode.PERSISTED_QUERY_NOT_ALLOWED,
                         ),
                     )
                 )
@@ -414,7 +425,7 @@ class GraphQLView(EventStreamGraphQL):
     async def _registered_body(
         self, request: Any, context: Context, principal: Principal, request_data: Any
     ) -> str | None:
-        registry = principal.partner_id if principal.kind is PrincipalKind.PARTNER else None
+        registry = registry_of(principal)
         conn = await context.db.get()
         document_id = _document_id(request)
         if document_id is not None:
@@ -451,7 +462,7 @@ class GraphQLView(EventStreamGraphQL):
             )
         except AuthenticationFailed as error:
             raise ConnectionRejectionError(
-                {"message": error.message, "extensions": {"code": "UNAUTHENTICATED"}}
+                {"message": error.message, "extensions": {"code": ErrorCode.UNAUTHENTICATED}}
             ) from None
         if principal is not None:
             context.principal = principal

@@ -46,6 +46,7 @@ from strawberry.subscriptions.protocols.graphql_ws import types as legacy_ws
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from core import metrics
+from core.errors import ErrorCode
 from core.settings import Settings
 from core.ws_messages import legacy_ws_problem, transport_ws_problem
 from core.ws_transport import MALFORMED, TextFrameWebSocket
@@ -106,7 +107,7 @@ def configure_websockets(view: Any, settings: Settings) -> OpenSockets:
 def _limit_error(maximum: int) -> GraphQLFormattedError:
     return GraphQLError(
         f"at most {maximum} operations may run at once on one connection",
-        extensions={"code": "RATE_LIMITED", "maximum": maximum},
+        extensions={"code": ErrorCode.RATE_LIMITED, "maximum": maximum},
     ).formatted
 
 
@@ -181,7 +182,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
         if problem is None:
             await super().handle_message(message)
             return
-        refusal = GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"}).formatted
+        refusal = GraphQLError(problem, extensions={"code": ErrorCode.BAD_USER_INPUT}).formatted
         op_id = message.get("id") if isinstance(message, dict) else None
         if isinstance(op_id, str) and op_id:
             await self.send_message(legacy_ws.ErrorMessage(type="error", id=op_id, payload=refusal))

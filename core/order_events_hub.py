@@ -5,7 +5,7 @@ holds the process's only subscription to it and hands each message to the inboxe
 local subscribers of that order. Pub/sub forgets: a message published while the hub is
 disconnected, or one that does not fit in a full inbox, is lost. So the hub never
 promises delivery; it promises to say when something may have been lost, and the
-subscriber then reads the database (schema/subscriptions.py):
+subscriber then reads the database (services/orders/live_status.py):
 
 - on every (re)subscription to the channel, each inbox receives `RESYNC`;
 - an inbox that overflows is emptied and left holding `RESYNC`;
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -28,7 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.redis_keys import ORDER_EVENTS_CHANNEL
-from services.events import PublishedEvent, decode_event
+from services.events import RESYNC, PublishedEvent, Resync, decode_event
 
 log = logging.getLogger("autobroker.order_events")
 
@@ -36,15 +35,6 @@ FIRST_RETRY_SECONDS = 0.1
 LAST_RETRY_SECONDS = 5.0
 PING_SECONDS = 5.0
 DEFAULT_INBOX_SIZE = 64
-
-
-class Resync(enum.Enum):
-    """Events may have been lost: read the database after the last one delivered."""
-
-    RESYNC = "RESYNC"
-
-
-RESYNC = Resync.RESYNC
 
 
 class LiveEvent:

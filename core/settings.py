@@ -30,6 +30,11 @@ class Environment(enum.StrEnum):
     PRODUCTION = "production"
 
 
+# The one default of a reservation hold: the setting's, and the services' when a caller
+# names none (services/orders/transitions.py DEFAULT_RESERVATION_TTL).
+DEFAULT_RESERVATION_MINUTES = 30
+
+
 class UnsafeSettingsError(ValueError):
     """A setting is missing or keeps a development default outside development."""
 
@@ -123,7 +128,7 @@ class Settings(BaseSettings):
     require_registered_operations: bool = False
 
     # How long a reservation holds the vehicle before the expiry job releases it.
-    reservation_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    reservation_minutes: int = Field(default=DEFAULT_RESERVATION_MINUTES, ge=1, le=24 * 60)
 
     # How long an Idempotency-Key's first answer is kept for replays (core/idempotency.py);
     # the hourly sweep deletes older records.

@@ -15,17 +15,16 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.availability import RETRY_AFTER_SECONDS, unavailable_body, unavailable_dependency
+from core.errors import ErrorCode
 
 log = logging.getLogger("autobroker.availability")
-
-SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 def mark_unavailable(response: Any, errors: Any) -> None:
     """503 and Retry-After on `response` when one of `errors` is SERVICE_UNAVAILABLE."""
     for error in errors or ():
         extensions = error.get("extensions") if isinstance(error, dict) else None
-        if isinstance(extensions, dict) and extensions.get("code") == SERVICE_UNAVAILABLE:
+        if isinstance(extensions, dict) and extensions.get("code") == ErrorCode.SERVICE_UNAVAILABLE:
             response.status_code = 503
             response.headers["retry-after"] = str(
                 extensions.get("retryAfter") or RETRY_AFTER_SECONDS

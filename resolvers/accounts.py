@@ -15,7 +15,7 @@ from schema.accounts import (
 )
 from schema.context import Info
 from schema.errors import RateLimitedError, UnauthenticatedError
-from schema.payloads import input_errors
+from schema.payloads import refusal_errors
 from services.accounts import sessions, users
 from services.accounts.errors import (
     InvalidCredentialsError,
@@ -73,7 +73,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
             access_token_expires_at=None,
             refresh_token=None,
             refresh_token_expires_at=None,
-            user_errors=input_errors(error.problems),
+            user_errors=refusal_errors(error),
         )
     return _auth_payload(info, session)
 

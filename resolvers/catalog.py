@@ -24,6 +24,7 @@ from schema.ids import decode_int_id
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
 from schema.selection import selected_at, selected_names
 from services import dealers as dealer_service
+from services.countries import is_alpha2, normalise_country
 from services.errors import InvalidArgumentError
 from services.vehicles import catalog
 from services.vehicles.vin import is_valid_vin, normalise_vin
@@ -205,9 +206,9 @@ async def dealers(
         first=first, after=after, last=last, before=before,
         max_page_size=info.context.settings.max_page_size,
     )  # fmt: skip
-    if country is not None and (len(country) != 2 or not country.isalpha()):
+    if country is not None and not is_alpha2(country):
         raise BadUserInputError("country: ISO 3166-1 alpha-2 code expected", field="country")
-    code = country.upper() if country else None
+    code = normalise_country(country) if country else None
     decode = partial(dealer_service.decode_dealer_cursor)
     conn = await info.context.db.get()
     result = await dealer_service.fetch_dealer_page(

@@ -7,7 +7,7 @@ from schema.catalog import Dealer
 from schema.context import Info
 from schema.dealers import UpdateDealerInput, UpdateDealerPayload
 from schema.errors import NotFoundError
-from schema.payloads import input_errors
+from schema.payloads import refusal_errors
 from services import dealers
 
 
@@ -23,7 +23,7 @@ async def update_dealer(info: Info, input: UpdateDealerInput) -> UpdateDealerPay
     except dealers.DealerNotFoundError:
         raise NotFoundError(f"no dealer with id {input.id}", field="id") from None
     except dealers.DealerRefusedError as error:
-        return UpdateDealerPayload(user_errors=input_errors(error.problems))
+        return UpdateDealerPayload(user_errors=refusal_errors(error))
     # Later reads of this dealer in the same operation see the new row.
     ctx.loaders.dealer_by_id.clear(dealer_id).prime(dealer_id, row)
     return UpdateDealerPayload(dealer=Dealer.from_row(row))

@@ -16,7 +16,7 @@ from schema.feeds import (
 )
 from schema.ids import decode_int_id
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
-from schema.payloads import input_error
+from schema.payloads import refusal_errors
 from services.feeds import queries
 from services.feeds.errors import StartRefusedError
 from services.feeds.runs import start_run
@@ -36,11 +36,7 @@ async def start(info: Info, input: StartFeedIngestionInput) -> StartFeedIngestio
             allowed_networks=ctx.settings.feed_allowed_networks,
         )  # fmt: skip
     except StartRefusedError as error:
-        problem = error.problem
-        field = _INPUT_FIELDS.get(problem.field, problem.field)
-        return StartFeedIngestionPayload(
-            user_errors=[input_error(field, problem.code, problem.message)]
-        )
+        return StartFeedIngestionPayload(user_errors=refusal_errors(error, _INPUT_FIELDS))
     ctx.loaders.feed_run_by_id.prime(row["id"], row)
     return StartFeedIngestionPayload(feed_run=FeedRun.from_row(row))
 

@@ -17,13 +17,9 @@ from schema.listings import (
     WithdrawVehicleInput,
     WithdrawVehiclePayload,
 )
-from schema.payloads import UserError, input_errors
+from schema.payloads import refusal_errors
 from services.errors import FieldProblem
 from services.vehicles import listing
-
-
-def _user_errors(problems: list[FieldProblem]) -> list[UserError]:
-    return input_errors(problems, INPUT_FIELD_NAMES)
 
 
 def _vehicle(info: Info, row: Any) -> Vehicle:
@@ -42,13 +38,14 @@ async def create_vehicle(info: Info, input: CreateVehicleInput) -> CreateVehicle
     dealer_id = input.dealer_key() or principal_of(info).dealer_id
     if dealer_id is None:
         missing = FieldProblem("dealer_id", "REQUIRED", "An admin must name the dealer.")
-        return CreateVehiclePayload(user_errors=_user_errors([missing]))
+        refused = listing.ListingRefusedError([missing])
+        return CreateVehiclePayload(user_errors=refusal_errors(refused, INPUT_FIELD_NAMES))
     try:
         row = await listing.create_listing(
             await info.context.db.for_writes(), info.context.redis, dealer_id, input.values()
         )
     except listing.ListingRefusedError as error:
-        return CreateVehiclePayload(user_errors=_user_errors(error.problems))
+        return CreateVehiclePayload(user_errors=refusal_errors(error, INPUT_FIELD_NAMES))
     return CreateVehiclePayload(vehicle=_vehicle(info, row))
 
 
@@ -63,7 +60,7 @@ async def update_vehicle(info: Info, input: UpdateVehicleInput) -> UpdateVehicle
     except listing.ListingNotFoundError:
         raise NotFoundError(f"no vehicle with id {input.id}", field="id") from None
     except listing.ListingRefusedError as error:
-        return UpdateVehiclePayload(user_errors=_user_errors(error.problems))
+        return UpdateVehiclePayload(user_errors=refusal_errors(error, INPUT_FIELD_NAMES))
     return UpdateVehiclePayload(vehicle=_vehicle(info, change.row))
 
 
@@ -77,5 +74,5 @@ async def withdraw_vehicle(info: Info, input: WithdrawVehicleInput) -> WithdrawV
     except listing.ListingNotFoundError:
         raise NotFoundError(f"no vehicle with id {input.id}", field="id") from None
     except listing.ListingRefusedError as error:
-        return WithdrawVehiclePayload(user_errors=_user_errors(error.problems))
+        return WithdrawVehiclePayload(user_errors=refusal_errors(error, INPUT_FIELD_NAMES))
     return WithdrawVehiclePayload(vehicle=_vehicle(info, change.row))

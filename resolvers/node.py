@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from auth.permissions import HasRole, Owner, principal_of
-from models.account import UserRole
+from auth.permissions import STAFF, Owner, may_act_on, principal_of
 from schema.accounts import User
 from schema.catalog import Dealer, Vehicle
 from schema.context import Info
@@ -25,7 +24,6 @@ from schema.payments import Payment, Refund
 from schema.pricing import Quote
 
 MAX_NODES = 100
-_STAFF = HasRole(UserRole.ADMIN)
 
 
 async def _vehicle(info: Info, pk: int) -> Node | None:
@@ -48,10 +46,7 @@ async def _order(info: Info, pk: int) -> Node | None:
     if row is None:
         return None
     principal = principal_of(info)
-    if not (
-        principal.is_admin
-        or Owner(user_id=row["buyer_id"], partner_id=row["partner_id"]).includes(principal)
-    ):
+    if not may_act_on(principal, Owner.of_order(row)):
         raise ForbiddenError(
             "Only the order's buyer, the partner that placed it, or staff may see it."
         )
@@ -75,15 +70,15 @@ async def _refund(info: Info, pk: int) -> Node | None:
 
 
 async def _feed_run(info: Info, pk: int) -> Node | None:
-    if not _STAFF.has_permission(None, info):  # anonymous: UNAUTHENTICATED
-        raise ForbiddenError(_STAFF.message or "Requires the role ADMIN")
+    if not STAFF.has_permission(None, info):  # anonymous: UNAUTHENTICATED
+        raise ForbiddenError(STAFF.message or "Requires the role ADMIN")
     row = await info.context.loaders.feed_run_by_id.load(pk)
     return None if row is None else FeedRun.from_row(row)
 
 
 async def _user(info: Info, pk: int) -> Node | None:
     principal = principal_of(info)
-    if not (principal.is_admin or principal.user_id == pk):
+    if not may_act_on(principal, Owner(user_id=pk)):
         return None
     record = await info.context.loaders.user_by_id.load(pk)
     return None if record is None else User.from_record(record)

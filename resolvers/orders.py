@@ -23,17 +23,14 @@ from schema.orders import (
     ReserveOrderInput,
 )
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
-from schema.payloads import input_error
+from schema.payloads import refusal_errors
+from services.errors import RefusalError, RefusalErrorCode
 from services.orders import queries
-from services.orders.errors import CustomerGoneError, OrderError, OrderNotFoundError
+from services.orders.errors import CustomerGoneError, OrderNotFoundError
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from services.orders.ordering import ADVANCE_EVENTS, OrderOutcome, create_order, transition_order
-from services.pricing.errors import PricingError
 
 MAX_REASON_LENGTH = 500
-# Which input field a domain error's argument is, per mutation.
-_ARGUMENT_FIELDS = {"orderId": "orderId", "vehicleId": "vehicleId", "quoteId": "quoteId",
-                    "destinationCountry": "destinationCountry"}  # fmt: skip
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -45,10 +42,8 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(ActorKind.BUYER, principal.user_id)
 
 
-def _refused(error: OrderError | PricingError, *, field: str | None = None) -> OrderPayload:
-    argument = field or _ARGUMENT_FIELDS.get(error.argument, error.argument)
-    code = error.code if isinstance(error.code, str) else error.code.value
-    return OrderPayload(user_errors=[input_error(argument, code, error.message)])
+def _refused(error: RefusalError, *, field: str | None = None) -> OrderPayload:
+    return OrderPayload(user_errors=refusal_errors(error, field=field))
 
 
 async def _payload(info: Info, outcome: OrderOutcome) -> OrderPayload:
@@ -88,7 +83,7 @@ async def create(info: Info, input: CreateOrderInput) -> OrderPayload:
             quote_id=quote_id,
             reservation_ttl=_reservation_ttl(info),
         )
-    except (OrderError, PricingError) as error:
+    except RefusalError as error:
         return _refused(error)
     except CustomerGoneError:
         raise UnauthenticatedError("This account no longer exists; sign in again.") from None
@@ -107,10 +102,9 @@ async def _transition(
         )  # fmt: skip
     except OrderNotFoundError:
         raise NotFoundError("no such order", field="orderId") from None
-    except OrderError as error:
-        return _refused(
-            error, field="expectedVersion" if error.code == "VERSION_CONFLICT" else field
-        )
+    except RefusalError as error:
+        conflict = error.code is RefusalErrorCode.VERSION_CONFLICT
+        return _refused(error, field="expectedVersion" if conflict else field)
     return await _payload(info, outcome)
 
 

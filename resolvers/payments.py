@@ -8,7 +8,7 @@ from resolvers.orders import actor_of
 from schema.context import Info
 from schema.errors import BadUserInputError, ForbiddenError, NotFoundError
 from schema.orders import Order
-from schema.payloads import UserError, input_error
+from schema.payloads import UserError, input_error, refusal_errors
 from schema.payments import (
     CheckoutInput,
     ConfirmTestPaymentInput,
@@ -18,18 +18,15 @@ from schema.payments import (
     RefundOrderInput,
     RefundPayload,
 )
+from services.errors import RefusalError
 from services.orders import queries as order_queries
-from services.orders.errors import OrderError, OrderNotFoundError
+from services.orders.errors import OrderNotFoundError
 from services.payments import checkout as checkout_service
 from services.payments import confirm, refunds
 from services.payments import queries as payment_queries
-from services.payments.errors import PaymentError, PaymentNotFoundError
+from services.payments.errors import PaymentNotFoundError
 
 MAX_REASON_LENGTH = 500
-
-
-def _refusal(error: OrderError | PaymentError) -> list[UserError]:
-    return [input_error(error.argument, error.code, error.message)]
 
 
 async def _order(info: Info, order_id: int) -> Order:
@@ -69,8 +66,8 @@ async def checkout(info: Info, input: CheckoutInput) -> PaymentPayload:
         )
     except OrderNotFoundError:
         raise NotFoundError("no such order", field="orderId") from None
-    except (OrderError, PaymentError) as error:
-        return PaymentPayload(user_errors=_refusal(error))
+    except RefusalError as error:
+        return PaymentPayload(user_errors=refusal_errors(error))
     return await _payment_payload(
         info, result.payment_id, result.order_id, client_secret=result.client_secret
     )
@@ -92,8 +89,8 @@ async def refund_order(info: Info, input: RefundOrderInput) -> RefundPayload:
         )
     except OrderNotFoundError:
         raise NotFoundError("no such order", field="orderId") from None
-    except (OrderError, PaymentError) as error:
-        return RefundPayload(user_errors=_refusal(error))
+    except RefusalError as error:
+        return RefundPayload(user_errors=refusal_errors(error))
     conn = await ctx.db.get()
     row = (await payment_queries.fetch_refunds_by_ids(conn, [result.refund_id]))[result.refund_id]
     return RefundPayload(refund=Refund.from_row(row), order=await _order(info, result.order_id))
@@ -113,8 +110,8 @@ async def confirm_test_payment(info: Info, input: ConfirmTestPaymentInput) -> Pa
         )
     except PaymentNotFoundError:
         raise NotFoundError("no such payment", field="paymentId") from None
-    except PaymentError as error:
-        return PaymentPayload(user_errors=_refusal(error))
+    except RefusalError as error:
+        return PaymentPayload(user_errors=refusal_errors(error))
     errors = None
     if result.declined is not None:
         errors = [input_error("paymentMethod", "PAYMENT_DECLINED", result.declined)]

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 from schema.context import Info
 from schema.errors import BadUserInputError, NotFoundError
 from schema.ids import decode_int_id
-from schema.payloads import input_error
+from schema.payloads import refusal_errors
 from schema.pricing import DeliveredPrice, Quote, RequestQuoteInput, RequestQuotePayload
+from services.errors import RefusalError
 from services.pricing import quotes
 from services.pricing.engine import check_destination
-from services.pricing.errors import PricingError, UnsupportedDestinationError
+from services.pricing.errors import UnsupportedDestinationError
 from services.pricing.rules import current_rules
 
 if TYPE_CHECKING:
@@ -29,9 +30,8 @@ async def request_quote(info: Info, input: RequestQuoteInput) -> RequestQuotePay
             vehicle_id,
             input.destination_country,
         )
-    except PricingError as error:
-        user_error = input_error(error.argument, error.code.value, error.message)
-        return RequestQuotePayload(quote=None, user_errors=[user_error])
+    except RefusalError as error:
+        return RequestQuotePayload(quote=None, user_errors=refusal_errors(error))
     info.context.loaders.quote_by_id.prime(stored.id, stored)
     return RequestQuotePayload(quote=Quote.from_stored(stored), user_errors=[])
 

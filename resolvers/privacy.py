@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.errors import ForbiddenError, NotFoundError
 from schema.ids import decode_int_id
 from schema.pagination import PageInfo, decode_or_bad_input, validate_page_args
-from schema.payloads import input_error, input_errors
+from schema.payloads import input_errors, refusal_errors
 from schema.privacy import (
     AccountErasurePayload,
     AuditEntry,
@@ -84,7 +84,7 @@ async def request_data_export(info: Info, input: RequestDataExportInput) -> Data
             client=client_info(info),
         )  # fmt: skip
     except GdprRefusalError as error:
-        return DataExportPayload(user_errors=[input_error("userId", error.code, error.message)])
+        return DataExportPayload(user_errors=refusal_errors(error))
     await ArqJobQueue(ctx.redis).enqueue(
         exports.BUILD_EXPORT_JOB, str(record.id), job_id=exports.export_job_id(record.id)
     )
@@ -114,7 +114,7 @@ async def request_account_erasure(
             client=client_info(info),
         )  # fmt: skip
     except GdprRefusalError as error:
-        return AccountErasurePayload(user_errors=[input_error("userId", error.code, error.message)])
+        return AccountErasurePayload(user_errors=refusal_errors(error))
     return AccountErasurePayload(
         erased=True, sessions_revoked=result.sessions_revoked, orders_kept=result.orders_kept
     )

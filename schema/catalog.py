@@ -18,6 +18,7 @@ from schema.money import Money, to_minor
 from schema.node import Node
 from schema.pagination import PageInfo
 from schema.pricing import DeliveredPrice
+from services.countries import normalise_country
 from services.vehicles.catalog import SortDirection, VehicleFilter, VehicleSort
 
 # GraphQL field of Vehicle -> the columns it reads. A field missing here (added later,
@@ -233,7 +234,7 @@ class VehicleFilterInput:
             fuels=tuple(v.value for v in many(self.fuel)),
             transmissions=tuple(v.value for v in many(self.transmission)),
             body_types=tuple(v.value for v in many(self.body_type)),
-            countries=tuple(c.upper() for c in many(self.country)),
+            countries=tuple(normalise_country(c) for c in many(self.country)),
             dealer_ids=tuple(
                 decode_int_id(gid, "Dealer", field="dealerId") for gid in many(self.dealer_id)
             ),

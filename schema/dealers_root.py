@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.permissions import HasRole, requires
-from models.account import UserRole
+from auth.permissions import STAFF, requires
 from resolvers import dealers
 from schema.context import Info
 from schema.dealers import UpdateDealerInput, UpdateDealerPayload
@@ -21,7 +20,7 @@ from schema.dealers import UpdateDealerInput, UpdateDealerPayload
 class DealerMutation:
     @strawberry.mutation(
         description="Change a dealer's name, city or rating. Requires ADMIN.",
-        extensions=[requires(HasRole(UserRole.ADMIN))],
+        extensions=[requires(STAFF)],
     )
     async def update_dealer(
         self, info: Info, input: UpdateDealerInput

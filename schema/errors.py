@@ -1,4 +1,4 @@
-"""The documented error codes, and the exceptions resolvers raise to produce them.
+"""The exceptions resolvers raise to produce the documented error codes (core/errors.py).
 
     ApiError (code, message, extensions)
      ├── NotFoundError            NOT_FOUND
@@ -16,22 +16,20 @@ with Retry-After. Anything else raised while resolving is an unexpected error: t
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
+from core.errors import ErrorCode
 
-class ErrorCode(enum.StrEnum):
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    FORBIDDEN = "FORBIDDEN"
-    NOT_FOUND = "NOT_FOUND"
-    BAD_USER_INPUT = "BAD_USER_INPUT"
-    CONFLICT = "CONFLICT"
-    RATE_LIMITED = "RATE_LIMITED"
-    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
-    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
-    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+__all__ = [
+    "ApiError",
+    "BadUserInputError",
+    "ConflictError",
+    "ErrorCode",
+    "ForbiddenError",
+    "NotFoundError",
+    "RateLimitedError",
+    "UnauthenticatedError",
+]
 
 
 class ApiError(Exception):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -18,6 +16,9 @@ from schema.ids import decode_int_id, to_global_id
 from schema.node import Node
 from schema.pagination import DEFAULT_PAGE_SIZE, PageInfo, validate_page_args
 from schema.payloads import UserError
+from services.errors import InvalidArgumentError
+from services.feeds.queries import RUN_CURSOR_REFUSED
+from services.pagination import decode_text_cursor, encode_text_cursor
 
 FeedRunStatusEnum = strawberry.enum(
     FeedRunStatus,
@@ -79,17 +80,19 @@ class FeedRejectionConnection:
 
 
 def line_cursor(line: int) -> str:
-    return base64.urlsafe_b64encode(f"line:{line}".encode()).decode()
+    return encode_text_cursor(f"line:{line}".encode(), padded=True)
 
 
 def decode_line_cursor(cursor: str) -> int:
+    refused = BadUserInputError(f"after: {RUN_CURSOR_REFUSED}", field="after")
     try:
-        kind, _, line = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "line" and line.isdigit():
-            return int(line)
-    except (binascii.Error, UnicodeError, ValueError):
-        pass
-    raise BadUserInputError("after: not a cursor of this list", field="after")
+        key = decode_text_cursor(cursor, argument="after").decode()
+    except (InvalidArgumentError, UnicodeError):
+        raise refused from None
+    kind, _, line = key.partition(":")
+    if kind == "line" and line.isascii() and line.isdigit():
+        return int(line)
+    raise refused
 
 
 @strawberry.type(description="One ingestion of a dealer feed: its status, counts and rejects.")

@@ -12,8 +12,7 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import HasRole, requires
-from models.account import UserRole
+from auth.permissions import STAFF, requires
 from models.feed import FeedRunStatus
 from resolvers import feeds
 from schema.context import Info
@@ -24,8 +23,6 @@ from schema.feeds import (
     StartFeedIngestionPayload,
 )
 from services.feeds.queries import RunFilter
-
-STAFF = HasRole(UserRole.ADMIN)
 
 
 @strawberry.type

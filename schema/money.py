@@ -8,8 +8,7 @@ import strawberry
 
 from models.vehicle import CurrencyCode
 from schema.errors import BadUserInputError
-
-MINOR_UNIT_EXPONENT = 2  # every EU currency in CurrencyCode has two minor digits
+from services import money
 
 
 @strawberry.type(description="An exact amount of money in a currency.")
@@ -19,16 +18,13 @@ class Money:
 
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
-        return cls(
-            amount=Decimal(minor).scaleb(-MINOR_UNIT_EXPONENT), currency=CurrencyCode(currency)
-        )
+        return cls(amount=money.from_minor(minor, currency), currency=CurrencyCode(currency))
 
 
 def to_minor(amount: Decimal, *, field: str) -> int:
     """Minor units of an amount given by a client; more than two decimals is refused."""
-    if not amount.is_finite():
-        raise BadUserInputError(f"{field} must be a finite amount", field=field)
-    minor = amount.scaleb(MINOR_UNIT_EXPONENT)
-    if minor != minor.to_integral_value():
-        raise BadUserInputError(f"{field} has more than two decimals", field=field)
-    return int(minor)
+    try:
+        return money.to_minor(amount)
+    except money.InexactAmountError as error:
+        problem = "must be a finite amount" if not error.finite else "has more than two decimals"
+        raise BadUserInputError(f"{field} {problem}", field=field) from None

@@ -19,6 +19,7 @@ from schema.pagination import PageInfo
 from schema.payloads import UserError
 from schema.payments import Payment
 from schema.pricing import Quote
+from services.events import PublishedEvent
 from services.orders.ordering import AdvanceStep
 
 OrderStatusEnum = strawberry.enum(
@@ -43,14 +44,18 @@ class OrderEvent:
 
     @classmethod
     def from_row(cls, row: Any, *, order_row: Any = None) -> OrderEvent:
+        return cls.from_published(PublishedEvent.from_row(row), order_row=order_row)
+
+    @classmethod
+    def from_published(cls, event: PublishedEvent, *, order_row: Any = None) -> OrderEvent:
         return cls(
-            sequence=row["sequence"],
-            from_status=OrderStatus(row["from_status"]) if row["from_status"] else None,
-            to_status=OrderStatus(row["to_status"]),
-            actor=row["actor"],
-            reason=row["reason"],
-            at=row["at"],
-            order_pk=row["order_id"],
+            sequence=event.sequence,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            actor=event.actor,
+            reason=event.reason,
+            at=event.at,
+            order_pk=event.order_id,
             order_row=order_row,
         )
 

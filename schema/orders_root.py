@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.permissions import CanOrder, HasRole, IsAuthenticated, IsOrderOwner, requires
-from models.account import UserRole
+from auth.permissions import STAFF, CanOrder, IsAuthenticated, IsOrderOwner, requires
 from resolvers import orders
 from schema.context import Info
 from schema.orders import (
@@ -25,8 +24,6 @@ from schema.orders import (
     OrderPayload,
     ReserveOrderInput,
 )
-
-STAFF = HasRole(UserRole.ADMIN)
 
 
 @strawberry.type

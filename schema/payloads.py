@@ -1,4 +1,7 @@
-"""What every mutation payload shares: business-rule refusals as `userErrors`."""
+"""What every mutation payload shares: business-rule refusals as `userErrors`.
+
+`refusal_errors` is the one mapping from a domain refusal (services/errors.py
+`RefusalError`) to the payload's `userErrors`; resolvers call it and nothing else."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Iterable, Mapping
 import strawberry
 
 from schema.user_error_codes import UserErrorCode
-from services.errors import FieldProblem
+from services.errors import FieldProblem, RefusalError
 
 
 @strawberry.type(
@@ -35,3 +38,13 @@ def input_errors(
     maps a service's field name to the input's where they differ."""
     names = names or {}
     return [input_error(names.get(p.field, p.field), p.code, p.message) for p in problems]
+
+
+def refusal_errors(
+    refusal: RefusalError, names: Mapping[str, str] | None = None, *, field: str | None = None
+) -> list[UserError]:
+    """The userErrors of any domain refusal, for every mutation: one per field at fault;
+    `names` renames a service's field to the input's, `field` puts the refusal on one."""
+    if field is not None:
+        return [input_error(field, refusal.code.value, refusal.message)]
+    return input_errors(refusal.problems, names)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from auth.permissions import principal_of
+from auth.permissions import Owner, principal_of
 from models.payment import PaymentStatus, RefundStatus
 from schema.context import Info
 from schema.ids import decode_int_id, to_global_id
@@ -132,7 +132,7 @@ class Payment(Node):
             return None
         row = await info.context.loaders.order_by_id.load(self.order_pk)
         principal = principal_of(info)
-        if row is None or principal.user_id is None or principal.user_id != row["buyer_id"]:
+        if row is None or not Owner(user_id=row["buyer_id"]).includes(principal):  # buyer only
             return None
         if self.known_secret is not None:
             return self.known_secret

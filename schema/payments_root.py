@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.permissions import HasRole, IsOrderOwner, IsPaymentOwner, requires
+from auth.permissions import STAFF, HasRole, IsOrderOwner, IsPaymentOwner, requires
 from models.account import UserRole
 from resolvers import payments
 from schema.context import Info
@@ -40,7 +40,7 @@ class PaymentMutation:
         description="Staff: refund a paid order (PAID to DELIVERED) in full through Stripe. "
         "The refund is PENDING until Stripe settles it; the order then becomes REFUNDED and "
         "its vehicle available again unless it was delivered. Retrying returns the same refund.",
-        extensions=[requires(HasRole(UserRole.ADMIN))],
+        extensions=[requires(STAFF)],
     )
     async def refund_order(self, info: Info, input: RefundOrderInput) -> RefundPayload | None:
         return await payments.refund_order(info, input)

@@ -1,8 +1,9 @@
 """Over a WebSocket, callers held to registered operations run registered ones only.
 
-Over HTTP the view checks this before anything runs (core/graphql_view.py): partners
-always run one of their own registered operations, and with REQUIRE_REGISTERED_OPERATIONS
-so does everyone but staff. A WebSocket operation comes as a text in a `subscribe` (or
+Who is held is the one policy of auth/registered_operations.py, as over HTTP and SSE
+(core/graphql_view.py checks it there before anything runs): partners always, and with
+REQUIRE_REGISTERED_OPERATIONS everyone but staff and, in development, GraphiQL (its mark
+rides in the connection_init payload). A WebSocket operation comes as a text in a `subscribe` (or
 legacy `start`) message, so here the text itself must be registered: its sha256 is looked
 up in the caller's registry once it has parsed and validated, and an unknown one is
 refused with PERSISTED_QUERY_NOT_ALLOWED before it runs (for a subscription, before the
@@ -17,7 +18,11 @@ from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
-from auth.principal import PrincipalKind
+from auth.registered_operations import (
+    held_to_registered_operations,
+    marked_by_graphiql,
+    registry_of,
+)
 from core.persisted_queries import sha256_of
 from schema.context import Context
 from schema.errors import ErrorCode
@@ -47,13 +52,15 @@ class RegisteredOperationsOnSockets(SchemaExtension):
         ):
             return
         principal = context.principal
-        partner = principal.kind is PrincipalKind.PARTNER
-        held = partner or (
-            context.settings.require_registered_operations and not principal.is_admin
+        held = held_to_registered_operations(
+            principal,
+            required=context.settings.require_registered_operations,
+            development=context.settings.is_development,
+            graphiql=marked_by_graphiql(context.connection_params or {}),
         )
         if not held:
             return
-        registry = principal.partner_id if partner else None
+        registry = registry_of(principal)
         body = await find_document(await context.db.get(), registry, sha256=sha256_of(ctx.query))
         if body is None:
             code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED.value

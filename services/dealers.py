@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,36 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models.dealer import Dealer
 from services.audit.log import NO_CLIENT, SYSTEM, AuditActor, ClientInfo, record
 from services.errors import DomainError, FieldProblem, FieldProblemsError, InvalidArgumentError
+from services.pagination import INVALID_CURSOR, Page, decode_cursor, encode_cursor, page_of
 from services.vehicles.changes import dealer_changed
 
 dealer_table: sa.Table = Dealer.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True, slots=True)
-class DealerPage:
-    rows: Sequence[Any]
-    has_next_page: bool
-    has_previous_page: bool
-
-
 def encode_dealer_cursor(row: Any) -> str:
-    return (
-        base64.urlsafe_b64encode(orjson.dumps(["DEALER", row["name"], row["id"]]))
-        .rstrip(b"=")
-        .decode()
-    )
+    return encode_cursor("DEALER", row["name"], row["id"])
 
 
 def decode_dealer_cursor(cursor: str, *, argument: str) -> tuple[str, int]:
     """(name, id) of a dealer cursor; `InvalidArgumentError` when it is not one."""
-    try:
-        kind, name, row_id = orjson.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
-    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
-        raise InvalidArgumentError(argument, "not a valid cursor") from None
+    kind, name, row_id = decode_cursor(cursor, argument=argument, length=3)
     if kind != "DEALER" or not isinstance(name, str) or not isinstance(row_id, int):
-        raise InvalidArgumentError(argument, "not a valid cursor")
+        raise InvalidArgumentError(argument, INVALID_CURSOR)
     return name, row_id
 
 
@@ -58,7 +39,7 @@ async def fetch_dealer_page(
     after: tuple[str, int] | None = None,
     before: tuple[str, int] | None = None,
     backwards: bool = False,
-) -> DealerPage:
+) -> Page[Any]:
     """One page of dealers ordered by name, optionally in one country."""
     c = dealer_table.c
     where: list[sa.ColumnElement[bool]] = []
@@ -72,12 +53,7 @@ async def fetch_dealer_page(
     order = [c.name.desc(), c.id.desc()] if backwards else [c.name.asc(), c.id.asc()]
     statement = sa.select(dealer_table).where(*where).order_by(*order).limit(limit + 1)
     rows = list((await conn.execute(statement)).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if backwards:
-        rows.reverse()
-        return DealerPage(rows, has_next_page=before is not None, has_previous_page=more)
-    return DealerPage(rows, has_next_page=more, has_previous_page=after is not None)
+    return page_of(rows, limit, backwards=backwards, after=after, before=before)
 
 
 async def count_dealers(conn: AsyncConnection, *, country: str | None) -> int:

@@ -7,6 +7,7 @@ message could not tell them, so a lost message costs a read, never an event).
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,15 @@ log = logging.getLogger(__name__)
 
 # Events committed but not published yet (services/outbox.py relays them).
 OUTBOX: Table = OrderEventOutbox.__table__  # type: ignore[attr-defined]
+
+
+class Resync(enum.Enum):
+    """Events may have been lost: read the database after the last one delivered."""
+
+    RESYNC = "RESYNC"
+
+
+RESYNC = Resync.RESYNC
 
 
 @dataclass(frozen=True, slots=True)

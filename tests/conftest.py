@@ -200,6 +200,7 @@ def start_uvicorn(
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
+    process.wait()
     raise RuntimeError("uvicorn did not start within 30 s")
 
 
@@ -210,6 +211,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
 
 
 @contextmanager

@@ -88,6 +88,7 @@ def start_serve(
             pass
         time.sleep(0.1)
     process.kill()
+    process.wait()
     raise RuntimeError(f"serve was not ready within 60 s: {log_path.read_text()[-3000:]}")
 
 
@@ -108,6 +109,7 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
             return process
         time.sleep(0.1)
     process.kill()
+    process.wait()
     raise RuntimeError(f"worker did not start within 30 s: {log_path.read_text()[-3000:]}")
 
 

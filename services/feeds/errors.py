@@ -8,14 +8,15 @@
                                     HTTP 5xx or 429, timeout): retried with backoff
     LeaseLostError                  another worker took the run over: this one stops,
                                     its transaction rolled back
-    StartRefusedError               startFeedIngestion's input breaks a rule (a FieldProblem)
+    StartRefusedError               startFeedIngestion's input breaks a rule (a FieldProblem;
+                                    a RefusalError, services/errors.py)
 
 A malformed row is none of these: it is rejected with its reasons and the run goes on.
 """
 
 from __future__ import annotations
 
-from services.errors import DomainError, FieldProblem
+from services.errors import DomainError, FieldProblem, FieldProblemsError
 
 
 class FeedError(DomainError):
@@ -46,9 +47,9 @@ class LeaseLostError(Exception):
     """The run's lease expired and another worker claimed it."""
 
 
-class StartRefusedError(DomainError):
-    """The run was not started: the input breaks a rule."""
+class StartRefusedError(FieldProblemsError):
+    """The run was not started: the input breaks a rule (one field at fault)."""
 
     def __init__(self, problem: FieldProblem) -> None:
-        super().__init__(f"{problem.field}: {problem.message}")
+        super().__init__([problem])
         self.problem = problem

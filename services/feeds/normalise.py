@@ -25,6 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 from models.vehicle import CurrencyCode
+from services import money
+from services.countries import normalise_country
 from services.errors import FieldProblem
 from services.feeds import vocabulary as words
 from services.feeds.values import RowReader, given
@@ -104,11 +106,11 @@ def _price(row: RowReader) -> tuple[int | None, str | None]:
         amount = row.number("price", match["number"])
     if amount is None:
         return None, written
-    minor = amount.scaleb(2)
-    if minor != minor.to_integral_value():
+    try:
+        return money.to_minor(amount), written
+    except money.InexactAmountError:
         row.refuse("price", "PRICE_PRECISION", "At most two decimals.")
         return None, written
-    return int(minor), written
 
 
 def _currency(row: RowReader, written: str | None) -> str | None:
@@ -197,7 +199,7 @@ def normalise_row(raw: Mapping[str, Any], *, today: date) -> RowOutcome:
         "colour": _colour(row.text("colour")),
         "power_kw": _power(row),
         "co2_g_km": row.measure("co2_g_km", _GRAMS_PER_KM, "g/km"),
-        "location_country": (row.text("location_country") or "").upper() or None,
+        "location_country": normalise_country(row.text("location_country") or "") or None,
         "location_city": row.text("location_city"),
         "price_minor": price_minor,
         "currency": _currency(row, written_currency),

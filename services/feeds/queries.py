@@ -6,21 +6,19 @@ on `line`. Cursors are opaque base64 JSON of those keys.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.feed import FeedRejection, FeedRunStatus
 from services.errors import InvalidArgumentError
 from services.feeds.runs import feed_run
+from services.pagination import Page, decode_cursor, encode_cursor, page_of
 
 feed_rejection: sa.Table = FeedRejection.__table__  # type: ignore[attr-defined]
 
@@ -31,26 +29,22 @@ class RunFilter:
     statuses: tuple[FeedRunStatus, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RunPage:
-    rows: list[Any]
-    has_next_page: bool
-    has_previous_page: bool
+RUN_CURSOR_REFUSED = "not a cursor of this list"
 
 
 def encode_run_cursor(row: Any) -> str:
-    """The cursor of a run in the newest-first listing."""
-    key = [row["created_at"].isoformat(), row["id"]]
-    return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
+    """The cursor of a run in the newest-first listing (padded, as it always was)."""
+    return encode_cursor(row["created_at"].isoformat(), row["id"], padded=True)
 
 
 def decode_run_cursor(cursor: str, *, argument: str) -> tuple[datetime, int]:
     """(created_at, id) of a run cursor; `InvalidArgumentError` naming `argument`."""
+    message = RUN_CURSOR_REFUSED
+    created, run_id = decode_cursor(cursor, argument=argument, length=2, message=message)
     try:
-        created, run_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
         return datetime.fromisoformat(created), int(run_id)
-    except (binascii.Error, orjson.JSONDecodeError, TypeError, ValueError):
-        raise InvalidArgumentError(argument, "not a cursor of this list") from None
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(argument, message) from None
 
 
 def _conditions(flt: RunFilter) -> list[sa.ColumnElement[bool]]:
@@ -79,7 +73,7 @@ async def fetch_run_page(
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
     backwards: bool = False,
-) -> RunPage:
+) -> Page[Any]:
     """A page of runs, newest first: `limit` after `after` (or, backwards, before `before`)."""
     c = feed_run.c
     key = sa.tuple_(c.created_at, c.id)
@@ -90,12 +84,7 @@ async def fetch_run_page(
         statement = statement.where(key > sa.tuple_(*before))
     order = (c.created_at.asc(), c.id.asc()) if backwards else (c.created_at.desc(), c.id.desc())
     rows = list((await conn.execute(statement.order_by(*order).limit(limit + 1))).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if backwards:
-        rows.reverse()
-        return RunPage(rows, has_next_page=before is not None, has_previous_page=more)
-    return RunPage(rows, has_next_page=more, has_previous_page=after is not None)
+    return page_of(rows, limit, backwards=backwards, after=after, before=before)
 
 
 async def count_runs(conn: AsyncConnection, flt: RunFilter) -> int:

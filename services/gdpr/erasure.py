@@ -74,7 +74,7 @@ async def erase_account(
             await record_now(
                 engine, "gdpr.erasure_refused", actor=actor, client=client,
                 subject=("User", user_id), subject_user_id=user_id,
-                details={"code": error.code},
+                details={"code": error.code.value},
             )  # fmt: skip
         raise
 

@@ -1,24 +1,23 @@
-"""Why an export or an erasure was refused."""
+"""Why an export or an erasure was refused, as refusals with stable codes."""
 
 from __future__ import annotations
 
-from services.errors import RefusalError
+from services.errors import RefusalError, RefusalErrorCode
 
 
 class GdprRefusalError(RefusalError):
-    """A GDPR request was refused."""
+    """A GDPR request was refused; `field` names the input at fault."""
+
+    field = "userId"
 
 
 class OrderInFlightError(GdprRefusalError):
-    code = "ORDER_IN_FLIGHT"
-    argument = "userId"
+    code = RefusalErrorCode.ORDER_IN_FLIGHT
 
 
 class AccountNotFoundError(GdprRefusalError):
-    code = "USER_NOT_FOUND"
-    argument = "userId"
+    code = RefusalErrorCode.USER_NOT_FOUND
 
 
 class AlreadyErasedError(GdprRefusalError):
-    code = "ACCOUNT_ERASED"
-    argument = "userId"
+    code = RefusalErrorCode.ACCOUNT_ERASED

@@ -1,54 +1,61 @@
-"""Why an order operation is refused, as domain errors with stable codes.
+"""Why an order operation is refused, as refusals with stable codes.
 
+RefusalError (services/errors.py)
+ ├── OrderError (code, field)
+ │    ├── OrderNotFoundError         ORDER_NOT_FOUND          orderId
+ │    ├── TransitionNotAllowedError  TRANSITION_NOT_ALLOWED   orderId (or step)
+ │    ├── VersionConflictError       VERSION_CONFLICT         orderId
+ │    ├── QuoteExpiredError          QUOTE_EXPIRED            quoteId
+ │    └── QuoteMismatchError         QUOTE_MISMATCH           quoteId
+ └── VehicleUnavailableError         VEHICLE_UNAVAILABLE      vehicleId (services/errors.py,
+                                     shared with pricing)
 DomainError
- └── OrderError (code, argument)
-      ├── OrderNotFoundError         ORDER_NOT_FOUND          orderId
-      ├── TransitionNotAllowedError  TRANSITION_NOT_ALLOWED   orderId (or step)
-      ├── VersionConflictError       VERSION_CONFLICT         orderId
-      ├── VehicleUnavailableError    VEHICLE_UNAVAILABLE      vehicleId
-      ├── QuoteExpiredError          QUOTE_EXPIRED            quoteId
-      └── QuoteMismatchError         QUOTE_MISMATCH           quoteId
  └── CustomerGoneError                the buyer's account (or the partner) was deleted
                                       while the request ran: not a refusal to show
 """
 
 from __future__ import annotations
 
-from services.errors import DomainError, RefusalError
+from services.errors import DomainError, RefusalError, RefusalErrorCode, VehicleUnavailableError
+
+__all__ = [
+    "CustomerGoneError",
+    "OrderError",
+    "OrderNotFoundError",
+    "QuoteExpiredError",
+    "QuoteMismatchError",
+    "TransitionNotAllowedError",
+    "VehicleUnavailableError",
+    "VersionConflictError",
+]
 
 
 class OrderError(RefusalError):
-    """An order operation was refused; `argument` names the input at fault."""
+    """An order operation was refused; `field` names the input at fault."""
 
-    code: str = "ORDER_ERROR"
-    argument: str = "orderId"
+    field = "orderId"
 
 
 class OrderNotFoundError(OrderError):
-    code = "ORDER_NOT_FOUND"
+    code = RefusalErrorCode.ORDER_NOT_FOUND
 
 
 class TransitionNotAllowedError(OrderError):
-    code = "TRANSITION_NOT_ALLOWED"
+    code = RefusalErrorCode.TRANSITION_NOT_ALLOWED
 
 
 class VersionConflictError(OrderError):
-    code = "VERSION_CONFLICT"
-
-
-class VehicleUnavailableError(OrderError):
-    code = "VEHICLE_UNAVAILABLE"
-    argument = "vehicleId"
+    code = RefusalErrorCode.VERSION_CONFLICT
 
 
 class QuoteExpiredError(OrderError):
-    code = "QUOTE_EXPIRED"
-    argument = "quoteId"
+    code = RefusalErrorCode.QUOTE_EXPIRED
+    field = "quoteId"
 
 
 class QuoteMismatchError(OrderError):
-    code = "QUOTE_MISMATCH"
-    argument = "quoteId"
+    code = RefusalErrorCode.QUOTE_MISMATCH
+    field = "quoteId"
 
 
 class CustomerGoneError(DomainError):

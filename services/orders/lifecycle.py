@@ -110,6 +110,16 @@ TRANSITIONS: dict[
 TERMINAL_STATUSES = frozenset({S.COMPLETED, S.CANCELLED, S.REFUNDED})
 
 
+def statuses_allowing(event: OrderEventKind) -> tuple[OrderStatus, ...]:
+    """The statuses the table lets `event` leave from, in the lifecycle's order."""
+    return tuple(status for status in OrderStatus if (status, event) in TRANSITIONS)
+
+
+# Read off the table, never copied: a change to the table changes these with it.
+REFUNDABLE_STATUSES = statuses_allowing(E.REFUND_SETTLED)  # PAID ... DELIVERED
+CANCELLABLE_STATUSES = statuses_allowing(E.CANCEL)  # DRAFT ... PAYMENT_FAILED
+
+
 class VehicleEffect(enum.Enum):
     """What a transition does to the vehicle's status."""
 

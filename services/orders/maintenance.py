@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.base import utcnow
 from models.order import OrderStatus
-from services.orders.errors import OrderError
+from services.orders.errors import OrderError, VehicleUnavailableError
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
 from services.orders.ordering import transition_order
 from services.orders.transitions import orders
@@ -45,7 +45,7 @@ async def _apply(
     for order_id in ids:
         try:
             await transition_order(engine, redis, order_id, event, SYSTEM, reason=reason, now=now)
-        except OrderError:
+        except (OrderError, VehicleUnavailableError):
             continue  # another worker, or the buyer, got there first: nothing to do
         done += 1
     return done

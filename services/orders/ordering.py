@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.base import utcnow
 from models.order import OrderStatus
+from services import money
+from services.countries import normalise_country
 from services.events import publish_order_events
 from services.orders.errors import (
     CustomerGoneError,
@@ -26,7 +28,13 @@ from services.orders.errors import (
     QuoteMismatchError,
 )
 from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
-from services.orders.transitions import AppliedEvent, append_event, apply_transition, orders
+from services.orders.transitions import (
+    DEFAULT_RESERVATION_TTL,
+    AppliedEvent,
+    append_event,
+    apply_transition,
+    orders,
+)
 from services.pricing.quotes import StoredQuote, fetch_quotes, quote_table, quote_vehicle
 from services.vehicles.changes import vehicles_changed
 
@@ -108,12 +116,12 @@ async def create_order(
     destination_country: str,
     reserve: bool,
     quote_id: int | None = None,
-    reservation_ttl: timedelta = timedelta(minutes=30),
+    reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     now: datetime | None = None,
 ) -> OrderOutcome:
     """Create an order priced by a fresh (or the given, unexpired) quote; reserve if asked."""
     now = now or utcnow()
-    destination = destination_country.upper()
+    destination = normalise_country(destination_country)
     async with engine.begin() as conn:
         if quote_id is not None:
             quote = await _usable_quote(conn, quote_id, vehicle_id, destination, now)
@@ -129,7 +137,7 @@ async def create_order(
                 "destination_country": destination,
                 "status": OrderStatus.DRAFT.value,
                 "version": 1,
-                "total_minor": int(quote.pricing.total * 100),
+                "total_minor": money.to_minor(quote.pricing.total, quote.pricing.currency),
                 "currency": quote.pricing.currency,
                 "created_at": now,
                 "updated_at": now,
@@ -180,7 +188,7 @@ async def transition_order(
     *,
     reason: str | None = None,
     expected_version: int | None = None,
-    reservation_ttl: timedelta = timedelta(minutes=30),
+    reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     now: datetime | None = None,
 ) -> OrderOutcome:
     """Apply one event to an order in a transaction of its own; publish it once committed."""

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidArgumentError
 from services.orders.transitions import order_events, orders
+from services.pagination import INVALID_CURSOR, Page, decode_cursor, encode_cursor, page_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +29,6 @@ class OrderFilter:
     statuses: tuple[str, ...] = ()
     vehicle_id: int | None = None
     buyer_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPage:
-    rows: Sequence[Any]
-    has_next_page: bool
-    has_previous_page: bool
 
 
 async def fetch_orders_by_ids(conn: AsyncConnection, ids: Collection[int]) -> dict[int, Any]:
@@ -63,21 +54,18 @@ async def fetch_events_by_order_ids(
 
 
 def encode_order_cursor(row: Any) -> str:
-    raw = orjson.dumps(["ORDER", row["created_at"].isoformat(), row["id"]])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return encode_cursor("ORDER", row["created_at"].isoformat(), row["id"])
 
 
 def decode_order_cursor(cursor: str, *, argument: str) -> tuple[datetime, int]:
     """(created_at, id) of an order cursor; `InvalidArgumentError` when it is not one."""
+    kind, created, row_id = decode_cursor(cursor, argument=argument, length=3)
     try:
-        kind, created, row_id = orjson.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
         if kind != "ORDER" or not isinstance(row_id, int):
             raise ValueError
         return datetime.fromisoformat(created), row_id
-    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
-        raise InvalidArgumentError(argument, "not a valid cursor") from None
+    except (ValueError, TypeError):
+        raise InvalidArgumentError(argument, INVALID_CURSOR) from None
 
 
 def _where(scope: OrderScope, flt: OrderFilter) -> list[sa.ColumnElement[bool]]:
@@ -105,7 +93,7 @@ async def fetch_order_page(
     backwards: bool = False,
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
-) -> OrderPage:
+) -> Page[Any]:
     """Orders newest first, as a keyset page on (created_at, id)."""
     c = orders.c
     where = _where(scope, flt)
@@ -130,12 +118,7 @@ async def fetch_order_page(
             await conn.execute(sa.select(orders).where(*where).order_by(*order).limit(limit + 1))
         ).mappings()
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if backwards:
-        rows.reverse()
-        return OrderPage(rows, has_next_page=before is not None, has_previous_page=more)
-    return OrderPage(rows, has_next_page=more, has_previous_page=after is not None)
+    return page_of(rows, limit, backwards=backwards, after=after, before=before)
 
 
 async def count_orders(conn: AsyncConnection, scope: OrderScope, flt: OrderFilter) -> int:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.settings import DEFAULT_RESERVATION_MINUTES
 from models.base import utcnow
 from models.order import Order, OrderEvent, OrderStatus
 from models.vehicle import Vehicle, VehicleStatus
@@ -45,6 +46,9 @@ order_events: sa.Table = OrderEvent.__table__  # type: ignore[attr-defined]
 vehicles: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
 
 ACTIVE_ORDER_INDEX = "uq_orders_active_vehicle"
+# How long a reservation holds the vehicle when the caller names no time (the API passes
+# the `reservation_minutes` setting, whose default this is).
+DEFAULT_RESERVATION_TTL = timedelta(minutes=DEFAULT_RESERVATION_MINUTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +155,7 @@ async def apply_transition(
     *,
     reason: str | None = None,
     expected_version: int | None = None,
-    reservation_ttl: timedelta = timedelta(minutes=30),
+    reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     now: datetime | None = None,
 ) -> AppliedEvent:
     """Apply `event` to the order inside the caller's transaction, or raise why not."""

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models.base import utcnow
 from models.order import OrderStatus
 from models.payment import PaymentStatus, RefundStatus
-from services.orders.lifecycle import Actor, ActorKind, OrderEventKind
+from services.orders.lifecycle import REFUNDABLE_STATUSES, Actor, ActorKind, OrderEventKind
 from services.orders.ordering import after_commit
 from services.orders.transitions import AppliedEvent, apply_transition
 from services.payments.gateway import Intent, RefundState
@@ -59,12 +59,6 @@ from services.payments.statuses import intent_status, refund_status, supersedes
 log = logging.getLogger(__name__)
 P = PaymentStatus
 PAYMENTS = Actor(ActorKind.PAYMENTS)
-_REFUNDABLE = (
-    OrderStatus.PAID,
-    OrderStatus.PREPARING,
-    OrderStatus.IN_TRANSIT,
-    OrderStatus.DELIVERED,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +156,7 @@ def _order_steps(
     latest_failed = status in (P.FAILED, P.CANCELED) and payment_id == latest_id
     if latest_failed and order_status is OrderStatus.PAYMENT_PENDING:
         return [(OrderEventKind.PAYMENT_FAILED, PAYMENTS)], False
-    if status is P.REFUNDED and order_status in _REFUNDABLE and P.SUCCEEDED not in others:
+    if status is P.REFUNDED and order_status in REFUNDABLE_STATUSES and P.SUCCEEDED not in others:
         return [(OrderEventKind.REFUND_SETTLED, PAYMENTS)], False
     return [], False
 

@@ -61,7 +61,7 @@ async def confirm_test_payment(
     if not gateway.allows_test_payments:
         raise PaymentRefusedError("test payments are refused with a live Stripe key")
     if not TEST_PAYMENT_METHOD.fullmatch(payment_method):
-        raise PaymentRefusedError("not a test payment method id", argument="paymentMethod")
+        raise PaymentRefusedError("not a test payment method id", field="paymentMethod")
     async with engine.connect() as conn:
         row = (
             await conn.execute(
@@ -87,7 +87,7 @@ async def confirm_test_payment(
     except GatewayUnavailable:
         raise ProviderUnavailableError("the payment provider did not answer") from None
     except GatewayError as error:
-        raise PaymentRefusedError(error.message, argument="paymentMethod") from None
+        raise PaymentRefusedError(error.message, field="paymentMethod") from None
     if intent is not None:
         applied = await apply_intent_fact(engine, redis, IntentFact.from_intent(intent))
         for unneeded in applied.give_back:

@@ -1,7 +1,7 @@
-"""Why a payment operation is refused, as domain errors with stable codes.
+"""Why a payment operation is refused, as refusals with stable codes.
 
-DomainError
- └── PaymentError (code, argument)
+RefusalError (services/errors.py)
+ └── PaymentError (code, field)
       ├── PaymentNotFoundError        PAYMENT_NOT_FOUND            paymentId
       ├── PaymentsNotConfiguredError  PAYMENTS_NOT_CONFIGURED      orderId
       ├── ProviderUnavailableError    PAYMENT_PROVIDER_UNAVAILABLE orderId
@@ -15,41 +15,40 @@ The order's own refusals (ORDER_NOT_FOUND, TRANSITION_NOT_ALLOWED) stay OrderErr
 
 from __future__ import annotations
 
-from services.errors import RefusalError
+from services.errors import RefusalError, RefusalErrorCode
 
 
 class PaymentError(RefusalError):
-    """A payment operation was refused; `argument` names the input at fault."""
+    """A payment operation was refused; `field` names the input at fault."""
 
-    code: str = "PAYMENT_ERROR"
-    argument: str = "orderId"
+    field = "orderId"
 
 
 class PaymentNotFoundError(PaymentError):
-    code = "PAYMENT_NOT_FOUND"
-    argument = "paymentId"
+    code = RefusalErrorCode.PAYMENT_NOT_FOUND
+    field = "paymentId"
 
 
 class PaymentsNotConfiguredError(PaymentError):
-    code = "PAYMENTS_NOT_CONFIGURED"
+    code = RefusalErrorCode.PAYMENTS_NOT_CONFIGURED
 
 
 class ProviderUnavailableError(PaymentError):
-    code = "PAYMENT_PROVIDER_UNAVAILABLE"
+    code = RefusalErrorCode.PAYMENT_PROVIDER_UNAVAILABLE
 
 
 class ReservationLapsedError(PaymentError):
-    code = "RESERVATION_EXPIRED"
+    code = RefusalErrorCode.RESERVATION_EXPIRED
 
 
 class NotRefundableError(PaymentError):
-    code = "NOT_REFUNDABLE"
+    code = RefusalErrorCode.NOT_REFUNDABLE
 
 
 class PaymentDeclinedError(PaymentError):
-    code = "PAYMENT_DECLINED"
-    argument = "paymentMethod"
+    code = RefusalErrorCode.PAYMENT_DECLINED
+    field = "paymentMethod"
 
 
 class PaymentRefusedError(PaymentError):
-    code = "PAYMENT_REFUSED"
+    code = RefusalErrorCode.PAYMENT_REFUSED

@@ -30,7 +30,7 @@ from models.order import OrderStatus
 from models.payment import PaymentStatus, RefundStatus
 from services.audit.log import SYSTEM, AuditActor, record
 from services.orders.errors import OrderNotFoundError
-from services.orders.lifecycle import Actor, ActorKind
+from services.orders.lifecycle import REFUNDABLE_STATUSES, Actor, ActorKind
 from services.payments.errors import (
     NotRefundableError,
     PaymentRefusedError,
@@ -48,9 +48,6 @@ from services.payments.records import (
 )
 
 log = logging.getLogger(__name__)
-REFUNDABLE = frozenset(
-    {OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.IN_TRANSIT, OrderStatus.DELIVERED}
-)
 _STANDING = (RefundStatus.PENDING.value, RefundStatus.SUCCEEDED.value)
 
 
@@ -151,7 +148,7 @@ async def refund_order(
         if order is None:
             raise OrderNotFoundError(f"no order {order_id}")
         status = OrderStatus(order.status)
-        if status not in REFUNDABLE:
+        if status not in REFUNDABLE_STATUSES:
             raise NotRefundableError(
                 f"the order is {status.value}: only a paid order not yet completed is refunded"
             )

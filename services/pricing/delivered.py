@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.pricing.engine import PricedQuote, price_vehicle
-from services.pricing.errors import PricingError
+from services.pricing.errors import PricingError, VehicleUnavailableError
 from services.pricing.quotes import check_quotable
 from services.pricing.rules import RULES_VERSION, rules_for
 from services.pricing.valuation import comparables_group, value_vehicles
@@ -53,6 +53,6 @@ async def delivered_prices(
                 rules_version=rules_version,
                 as_of=as_of,
             )
-        except PricingError:
+        except (PricingError, VehicleUnavailableError):
             prices[(vehicle_id, destination)] = None
     return prices

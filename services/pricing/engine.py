@@ -29,6 +29,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from models.quote import MarketPosition, QuoteLineKind, ValuationSource, VatScheme
+from services.countries import normalise_country
 from services.pricing.demand import demand_rate
 from services.pricing.errors import UnsupportedDestinationError, VehicleNotPriceableError
 from services.pricing.rules import RuleSet, road_distance_km, rules_for
@@ -128,7 +129,7 @@ def recorded_source(source: str | None, value: object) -> ValuationSource:
 
 def check_destination(country: str, rules: RuleSet) -> str:
     """The destination as an upper-case alpha-2 code the rules deliver to, or refuse it."""
-    code = country.strip().upper()
+    code = normalise_country(country)
     if code not in rules.vat_rates:
         raise UnsupportedDestinationError(country)
     return code

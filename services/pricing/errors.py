@@ -1,43 +1,39 @@
 """Why the pricing engine refuses to quote, as domain errors with stable codes.
 
-DomainError
- └── PricingError (code, argument)
+RefusalError (services/errors.py)
+ ├── PricingError (code, field)
       ├── UnsupportedDestinationError   UNSUPPORTED_DESTINATION   destinationCountry
       ├── VehicleNotFoundError          VEHICLE_NOT_FOUND         vehicleId
-      ├── VehicleUnavailableError       VEHICLE_UNAVAILABLE       vehicleId (SOLD, WITHDRAWN)
       └── VehicleNotPriceableError      VEHICLE_NOT_PRICEABLE     vehicleId (origin or
                                                                   currency outside the rules)
+ └── VehicleUnavailableError            VEHICLE_UNAVAILABLE       vehicleId (SOLD, WITHDRAWN;
+                                        services/errors.py, shared with orders: `not_quotable`)
 UnknownRulesVersionError: a programming error (a version that was never defined).
 """
 
 from __future__ import annotations
 
-import enum
+from services.errors import RefusalError, RefusalErrorCode, VehicleUnavailableError
 
-from services.errors import DomainError
+__all__ = [
+    "PricingError",
+    "UnknownRulesVersionError",
+    "UnsupportedDestinationError",
+    "VehicleNotFoundError",
+    "VehicleNotPriceableError",
+    "VehicleUnavailableError",
+]
 
 
-class PricingErrorCode(enum.StrEnum):
-    UNSUPPORTED_DESTINATION = "UNSUPPORTED_DESTINATION"
-    VEHICLE_NOT_FOUND = "VEHICLE_NOT_FOUND"
-    VEHICLE_UNAVAILABLE = "VEHICLE_UNAVAILABLE"
-    VEHICLE_NOT_PRICEABLE = "VEHICLE_NOT_PRICEABLE"
+class PricingError(RefusalError):
+    """A quote cannot be made; `field` names the input at fault."""
 
-
-class PricingError(DomainError):
-    """A quote cannot be made; `argument` names the input at fault."""
-
-    code: PricingErrorCode
-    argument: str
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    field: str
 
 
 class UnsupportedDestinationError(PricingError):
-    code = PricingErrorCode.UNSUPPORTED_DESTINATION
-    argument = "destinationCountry"
+    code = RefusalErrorCode.UNSUPPORTED_DESTINATION
+    field = "destinationCountry"
 
     def __init__(self, country: str) -> None:
         super().__init__(
@@ -48,32 +44,31 @@ class UnsupportedDestinationError(PricingError):
 
 
 class VehicleNotFoundError(PricingError):
-    code = PricingErrorCode.VEHICLE_NOT_FOUND
-    argument = "vehicleId"
+    code = RefusalErrorCode.VEHICLE_NOT_FOUND
+    field = "vehicleId"
 
     def __init__(self, vehicle_id: int) -> None:
         super().__init__("no vehicle with this id")
         self.vehicle_id = vehicle_id
 
 
-class VehicleUnavailableError(PricingError):
-    code = PricingErrorCode.VEHICLE_UNAVAILABLE
-    argument = "vehicleId"
-
-    def __init__(self, vehicle_id: int, status: str) -> None:
-        super().__init__(f"the vehicle is {status.lower()} and cannot be quoted")
-        self.vehicle_id = vehicle_id
-        self.status = status
-
-
 class VehicleNotPriceableError(PricingError):
-    code = PricingErrorCode.VEHICLE_NOT_PRICEABLE
-    argument = "vehicleId"
+    code = RefusalErrorCode.VEHICLE_NOT_PRICEABLE
+    field = "vehicleId"
 
     def __init__(self, vehicle_id: int, reason: str) -> None:
         super().__init__(f"the vehicle cannot be priced: {reason}")
         self.vehicle_id = vehicle_id
         self.reason = reason
+
+
+def not_quotable(vehicle_id: int, status: str) -> VehicleUnavailableError:
+    """The refusal of a quote for a vehicle that is sold or withdrawn."""
+    return VehicleUnavailableError(
+        f"the vehicle is {status.lower()} and cannot be quoted",
+        vehicle_id=vehicle_id,
+        status=status,
+    )
 
 
 class UnknownRulesVersionError(LookupError):

@@ -3,7 +3,7 @@
 Decisions:
 - A quote can be requested for an AVAILABLE or a RESERVED vehicle (a reservation may
   lapse; the quote only informs, an order still has to win the vehicle); SOLD and
-  WITHDRAWN vehicles are refused with `VehicleUnavailableError`.
+  WITHDRAWN vehicles are refused with `VehicleUnavailableError` (`not_quotable`).
 - The vehicle row is always read from the database, even on a cache hit: its status is
   never taken from the cache, and its facts must match the cached ones (see cache.py).
 - Every request persists a new quote with its lines, valid for 30 minutes from then; the
@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from core.metrics import record_cache
 from models.base import utcnow
 from models.quote import MarketPosition, Quote, QuoteLine, QuoteLineKind, VatScheme
 from models.vehicle import VehicleStatus
+from services import money
 from services.pricing.cache import cached_pricing, invalidate_vehicle_quotes, store_pricing
 from services.pricing.engine import (
     PricedLine,
@@ -37,9 +38,9 @@ from services.pricing.engine import (
     price_vehicle,
     recorded_source,
 )
-from services.pricing.errors import VehicleNotFoundError, VehicleUnavailableError
+from services.pricing.errors import VehicleNotFoundError, not_quotable
 from services.pricing.rules import RULES_VERSION, rules_for
-from services.pricing.valuation import MINOR_PER_MAJOR, Subject, fetch_subject, value_vehicles
+from services.pricing.valuation import Subject, fetch_subject, value_vehicles
 
 QUOTE_VALIDITY = timedelta(minutes=30)
 QUOTABLE_STATUSES = frozenset({VehicleStatus.AVAILABLE, VehicleStatus.RESERVED})
@@ -73,11 +74,12 @@ class StoredQuote:
 
 
 def _minor(amount: Decimal) -> int:
-    return int(amount * MINOR_PER_MAJOR)
+    # Lines are rounded to the cent already; a model's market value is cut to it.
+    return money.to_minor(amount, rounding=ROUND_DOWN)
 
 
 def _major(minor: int) -> Decimal:
-    return Decimal(minor).scaleb(-2)
+    return money.from_minor(minor)
 
 
 def check_quotable(subject: Subject | None, vehicle_id: int) -> Subject:
@@ -85,7 +87,7 @@ def check_quotable(subject: Subject | None, vehicle_id: int) -> Subject:
     if subject is None:
         raise VehicleNotFoundError(vehicle_id)
     if subject.status not in QUOTABLE_STATUSES:
-        raise VehicleUnavailableError(vehicle_id, subject.status.value)
+        raise not_quotable(vehicle_id, subject.status.value)
     return subject
 
 

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 
 from models.quote import QuoteLineKind, VatScheme
+from services.countries import EU_MEMBER_STATES
 from services.pricing.errors import UnknownRulesVersionError
 
 RULES_VERSION = "2026-11"
@@ -34,7 +35,7 @@ VAT_STANDARD_RATES: Mapping[str, Decimal] = MappingProxyType({
     "PT": Decimal("0.23"), "RO": Decimal("0.21"), "SK": Decimal("0.23"),
     "SI": Decimal("0.22"), "ES": Decimal("0.21"), "SE": Decimal("0.25"),
 })  # fmt: skip
-EU_COUNTRIES = frozenset(VAT_STANDARD_RATES)
+EU_COUNTRIES = EU_MEMBER_STATES
 
 # Registration fee a buyer pays in the destination country, EUR. Assumption: the
 # administrative charges only (registration certificate, plates, transfer fees, and

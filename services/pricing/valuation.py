@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,12 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.base import utcnow
 from models.vehicle import VehicleStatus
+from services import money
 from services.pricing.engine import MarketData, ModelValuation, VehicleFacts
 from services.pricing.model_features import Listing
 from services.pricing.model_serving import ACTIVE_MODEL
 from services.pricing.rules import RuleSet
-
-MINOR_PER_MAJOR = Decimal(100)
 
 _SUBJECT_COLUMNS = """
     s.id, s.make, s.model, s.year, s.price_minor, s.currency, s.location_country,
@@ -103,7 +101,7 @@ def _facts(row: Any) -> VehicleFacts:
         make=row["make"],
         model=row["model"],
         year=row["year"],
-        price=Decimal(row["price_minor"]) / MINOR_PER_MAJOR,
+        price=money.from_minor(row["price_minor"], row["currency"]),
         currency=row["currency"],
         location_country=row["location_country"],
         first_registration=row["first_registration"],
@@ -115,7 +113,7 @@ def _market(row: Any, model: ModelValuation | None) -> MarketData:
     value = row["market_value_minor"]
     return MarketData(
         comparable_count=int(row["comparable_count"]),
-        market_value=None if value is None else Decimal(value) / MINOR_PER_MAJOR,
+        market_value=None if value is None else money.from_minor(value),
         reserved_count=int(row["reserved_count"]),
         listed_count=int(row["listed_count"]),
         model=model,

@@ -6,20 +6,19 @@ scan, however deep, and a cursor stays valid while rows are inserted before it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.dealer import Dealer
 from models.vehicle import Vehicle
+from services import pagination
+from services.countries import is_alpha2, normalise_country
 from services.errors import InvalidArgumentError
 
 vehicle_table: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
@@ -81,7 +80,7 @@ class VehicleFilter:
         if self.search is not None and len(self.search) > SEARCH_QUERY_MAX_LENGTH:
             raise InvalidArgumentError("search", f"at most {SEARCH_QUERY_MAX_LENGTH} characters")
         for code in self.countries:
-            if len(code) != 2 or not code.isalpha() or not code.isupper():
+            if not is_alpha2(code) or code != normalise_country(code):
                 raise InvalidArgumentError("country", f"{code!r} is not an ISO 3166-1 alpha-2 code")
 
 
@@ -108,15 +107,13 @@ def encode_cursor(ordering: Ordering, row: Any) -> str:
     value = row[_SORT_COLUMNS[ordering.sort]]
     if isinstance(value, datetime):
         value = value.isoformat()
-    raw = orjson.dumps([ordering.sort.value, value, row["id"]])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return pagination.encode_cursor(ordering.sort.value, value, row["id"])
 
 
 def decode_cursor(cursor: str, ordering: Ordering, *, argument: str) -> Cursor:
     """Parse a cursor made by `encode_cursor`, refusing one from another ordering."""
+    sort_name, value, row_id = pagination.decode_cursor(cursor, argument=argument, length=3)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_name, value, row_id = orjson.loads(raw)
         sort = VehicleSort(sort_name)
         if not isinstance(row_id, int) or isinstance(row_id, bool):
             raise ValueError
@@ -124,8 +121,8 @@ def decode_cursor(cursor: str, ordering: Ordering, *, argument: str) -> Cursor:
             value = datetime.fromisoformat(value)
         elif not isinstance(value, int) or isinstance(value, bool):
             raise ValueError
-    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
-        raise InvalidArgumentError(argument, "not a valid cursor") from None
+    except (ValueError, TypeError):
+        raise InvalidArgumentError(argument, pagination.INVALID_CURSOR) from None
     if sort is not ordering.sort:
         raise InvalidArgumentError(argument, "the cursor belongs to another orderBy")
     return Cursor(sort=sort, value=value, id=row_id)
@@ -263,12 +260,10 @@ async def fetch_page(
 
 def _to_page(rows: list[Any], page: PageRequest, dealers: dict[int, Any] | None = None) -> Page:
     """Trim the look-ahead row and put a backwards page back in display order."""
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    if page.backwards:
-        rows.reverse()
-        return Page(rows, page.before is not None, more, dealers)
-    return Page(rows, more, page.after is not None, dealers)
+    kept = pagination.page_of(
+        rows, page.limit, backwards=page.backwards, after=page.after, before=page.before
+    )
+    return Page(kept.rows, kept.has_next_page, kept.has_previous_page, dealers)
 
 
 async def count_vehicles(conn: AsyncConnection, flt: VehicleFilter) -> int:

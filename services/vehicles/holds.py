@@ -19,15 +19,18 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from models.order import Order, OrderStatus
+from models.order import ACTIVE_STATUSES, Order, OrderStatus
 from models.vehicle import Vehicle, VehicleStatus
+from services.orders.lifecycle import CANCELLABLE_STATUSES, REFUNDABLE_STATUSES
 
 orders: sa.Table = Order.__table__  # type: ignore[attr-defined]
 vehicles: sa.Table = Vehicle.__table__  # type: ignore[attr-defined]
 
 S = OrderStatus
-HOLDING = (S.RESERVED, S.PAYMENT_PENDING, S.PAYMENT_FAILED)
-PAID_FOR = (S.PAID, S.PREPARING, S.IN_TRANSIT, S.DELIVERED)
+# Both read off the lifecycle table: held while it may still be cancelled, paid for while
+# it may still be refunded.
+HOLDING = tuple(status for status in ACTIVE_STATUSES if status in CANCELLABLE_STATUSES)
+PAID_FOR = REFUNDABLE_STATUSES
 STAYS_SOLD = (*PAID_FOR, S.COMPLETED)
 
 

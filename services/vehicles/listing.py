@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.dealer import Dealer
 from models.vehicle import Vehicle, VehicleStatus
+from services.countries import is_eu_member, normalise_country
 from services.errors import DomainError, FieldProblem, FieldProblemsError
-from services.pricing.rules import EU_COUNTRIES
 from services.vehicles.changes import group_of, vehicles_changed
 from services.vehicles.vin import is_valid_vin, normalise_vin
 
@@ -83,7 +83,7 @@ def listing_problems(values: Mapping[str, Any], *, today: date) -> list[FieldPro
     _check_range(refuse, values, "co2_g_km", 0, MAX_CO2_G_KM)
     _check_range(refuse, values, "price_minor", 1, MAX_PRICE_MINOR)
     country = values.get("location_country")
-    if "location_country" in values and country not in EU_COUNTRIES:
+    if "location_country" in values and not (isinstance(country, str) and is_eu_member(country)):
         refuse("location_country", "COUNTRY_UNSUPPORTED", "An EU member state (ISO alpha-2).")
     return problems
 
@@ -101,7 +101,7 @@ def normalised(values: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(clean.get("vin"), str):
         clean["vin"] = normalise_vin(clean["vin"])
     if isinstance(clean.get("location_country"), str):
-        clean["location_country"] = clean["location_country"].upper()
+        clean["location_country"] = normalise_country(clean["location_country"])
     if clean.get("trim") == "":
         clean["trim"] = None
     return clean

@@ -162,8 +162,10 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
             dev.wait(timeout=60)
         except subprocess.TimeoutExpired:
             dev.kill()
+            dev.wait()
         for worker in stack.workers:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.wait(timeout=30)
             if worker.poll() is None:
                 worker.kill()
+                worker.wait()

@@ -70,6 +70,7 @@ def _start_dev(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
             pass
         time.sleep(0.25)
     process.kill()
+    process.wait()
     raise AssertionError(f"dev did not become ready: {log.read_text()[-3000:]}")
 
 

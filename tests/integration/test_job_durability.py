@@ -80,6 +80,7 @@ def spawn_worker(servers: Servers, database: str, tmp_path: Path) -> Iterator[Sp
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
 
 
 @pytest.fixture

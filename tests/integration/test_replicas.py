@@ -38,6 +38,7 @@ def two_apis(
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
 
 
 def _client_headers() -> dict[str, str]:

@@ -19,7 +19,7 @@ SOURCES = (
     "auth/passwords.py",
     "services/accounts/users.py",
     "services/accounts/profile.py",
-    "services/gdpr/errors.py",
+    "services/errors.py",
     "services/dealers.py",
     "services/vehicles/listing.py",
     "services/feeds/sources.py",
