@@ -13,8 +13,7 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import HasRole, IsUser, requires
-from models.account import UserRole
+from auth.permissions import STAFF, IsUser, requires
 from resolvers import privacy
 from schema.context import Info
 from schema.privacy import (
@@ -33,8 +32,6 @@ from schema.privacy import (
     SetUserRolePayload,
     UpdateProfileInput,
 )
-
-STAFF = HasRole(UserRole.ADMIN)
 
 
 @strawberry.type
