@@ -52,7 +52,7 @@ class PrivacyQuery:
         )
 
     @strawberry.field(
-        description="A data export you requested (staff: any); NOT_FOUND otherwise.",
+        description="A data export you requested, or for staff one of anybody; else NOT_FOUND.",
         extensions=[requires(IsUser())],
     )
     async def data_export(self, info: Info, id: strawberry.ID) -> DataExport | None:
