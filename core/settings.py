@@ -6,6 +6,8 @@ Every setting has a development default so that `autobroker dev` needs nothing;
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
@@ -153,6 +155,19 @@ class Settings(BaseSettings):
         default_factory=lambda: [SecretStr(DEV_FIELD_ENCRYPTION_KEY)], min_length=1
     )
     personal_data_key: SecretStr = SecretStr(DEV_PERSONAL_DATA_KEY)
+
+    @field_validator("field_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode())
+            except (ValueError, binascii.Error):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError("each key must be a Fernet key (`autobroker audit new-key`)")
+        return keys
+
     # How long a finished GDPR export may be downloaded; the file is removed after.
     export_link_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     # Retention (jobs/retention.py): how long each kind of record is kept, and when each
@@ -299,6 +314,16 @@ class Settings(BaseSettings):
             raise UnsafeSettingsError("STRIPE_WEBHOOK_SECRET", "required by `serve` (webhooks)")
         if self.stripe_api_base is not None and not self.stripe_api_base.startswith("https://"):
             raise UnsafeSettingsError("STRIPE_API_BASE", "production talks to Stripe over https")
+        keys = [key.get_secret_value() for key in self.field_encryption_keys]
+        if DEV_FIELD_ENCRYPTION_KEY in keys:
+            raise UnsafeSettingsError(
+                "FIELD_ENCRYPTION_KEYS", "set your own Fernet keys (`autobroker audit new-key`)"
+            )
+        personal = self.personal_data_key.get_secret_value()
+        if personal == DEV_PERSONAL_DATA_KEY or len(personal) < 32:
+            raise UnsafeSettingsError(
+                "PERSONAL_DATA_KEY", "set a random secret of at least 32 characters"
+            )
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 
 from core.settings import Environment, Settings, UnsafeSettingsError
@@ -44,6 +45,8 @@ def test_plain_postgres_urls_get_the_asyncpg_driver() -> None:
         ({"redis_url": "http://h:6379"}, "redis_url"),
         ({"log_level": "LOUD"}, "log_level"),
         ({"db_pool_size": 0}, "db_pool_size"),
+        ({"field_encryption_keys": ["not-a-fernet-key"]}, "field_encryption_keys"),
+        ({"audit_retention_schedule": "25:00"}, "audit_retention_schedule"),
     ],
 )
 def test_invalid_settings_are_refused_naming_them(values: dict[str, object], name: str) -> None:
@@ -69,7 +72,14 @@ def test_production_refuses_development_defaults() -> None:
     with_key = with_jwt.model_copy(update={"stripe_secret_key": SecretStr("sk_live_x")})
     with pytest.raises(UnsafeSettingsError, match="STRIPE_WEBHOOK_SECRET"):
         with_key.check_production()
-    safe = with_key.model_copy(update={"stripe_webhook_secret": SecretStr("whsec_x")})
+    with_hook = with_key.model_copy(update={"stripe_webhook_secret": SecretStr("whsec_x")})
+    with pytest.raises(UnsafeSettingsError, match="FIELD_ENCRYPTION_KEYS"):
+        with_hook.check_production()
+    own_key = [SecretStr(Fernet.generate_key().decode())]
+    with_fernet = with_hook.model_copy(update={"field_encryption_keys": own_key})
+    with pytest.raises(UnsafeSettingsError, match="PERSONAL_DATA_KEY"):
+        with_fernet.check_production()
+    safe = with_fernet.model_copy(update={"personal_data_key": SecretStr("p" * 40)})
     safe.check_production()
     with pytest.raises(UnsafeSettingsError, match="STRIPE_API_BASE"):
         safe.model_copy(update={"stripe_api_base": "http://127.0.0.1:12111"}).check_production()
