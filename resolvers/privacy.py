@@ -108,6 +108,12 @@ async def request_account_erasure(
 ) -> AccountErasurePayload:
     ctx = info.context
     target = _target(info, input.user_id)
+    if target == _signed_in_user(info) and not await profiles.password_matches(
+        await ctx.db.for_writes(), target, input.password or ""
+    ):
+        return AccountErasurePayload(
+            user_errors=input_errors(profiles.wrong_password("password").problems)
+        )
     try:
         result = await erasure.erase_account(
             await ctx.db.for_writes(), ctx.redis, target, actor=audit_actor(ctx.principal),

@@ -130,6 +130,11 @@ class RequestAccountErasureInput:
     user_id: strawberry.ID | None = strawberry.field(
         default=None, description="Staff only: the account to erase; omit for your own."
     )
+    password: str | None = strawberry.field(
+        default=None,
+        description="Your password, required to erase your own account (a token alone "
+        "does not suffice).",
+    )
 
 
 @strawberry.type

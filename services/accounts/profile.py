@@ -97,6 +97,21 @@ async def update_profile(
     return profile
 
 
+async def password_matches(engine: AsyncEngine, user_id: int, password: str) -> bool:
+    """Whether `password` is the user's (re-authentication before a grave step)."""
+    async with engine.connect() as conn:
+        stored = await conn.scalar(
+            sa.select(user_table.c.password_hash).where(user_table.c.id == user_id)
+        )
+    return await verify_password(stored, password[:MAX_PASSWORD_LENGTH])
+
+
+def wrong_password(field: str) -> ProfileRefusedError:
+    return ProfileRefusedError(
+        [FieldProblem(field, "PASSWORD_INCORRECT", "The password is wrong.")]
+    )
+
+
 async def change_password(
     engine: AsyncEngine,
     user_id: int,
@@ -116,9 +131,7 @@ async def change_password(
         ).first()
     stored = row.password_hash if row is not None else None
     if not await verify_password(stored, current[:MAX_PASSWORD_LENGTH]):
-        raise ProfileRefusedError(
-            [FieldProblem("currentPassword", "PASSWORD_INCORRECT", "The password is wrong.")]
-        )
+        raise wrong_password("currentPassword")
     assert row is not None
     weak = password_problem(new, email=row.email)
     if weak is not None:

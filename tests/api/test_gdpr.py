@@ -190,7 +190,11 @@ async def test_erasure_waits_for_the_order_then_leaves_no_trace_of_the_person(
     needles = [buyer.email, person["fullName"], person["phone"]]
     assert await _holders(engine, needles)  # the scan does find them while they are held
 
-    refused = await graphql(pay_client, ERASE, {"input": {}}, **buyer.headers)
+    unconfirmed = await graphql(pay_client, ERASE, {"input": {}}, **buyer.headers)
+    assert unconfirmed["data"]["requestAccountErasure"]["userErrors"] == [{
+        "field": ["input", "password"], "code": "PASSWORD_INCORRECT",
+        "message": "The password is wrong."}]  # fmt: skip
+    refused = await graphql(pay_client, ERASE, {"input": {"password": PASSWORD}}, **buyer.headers)
     assert refused["data"]["requestAccountErasure"]["erased"] is False
     [error] = refused["data"]["requestAccountErasure"]["userErrors"]
     assert (error["field"], error["code"]) == (["input", "userId"], "ORDER_IN_FLIGHT")
