@@ -150,15 +150,17 @@ async def audit_log(
         since=given.since,
         until=given.until,
     )
-    decode = queries.decode_cursor
+    decode = queries.decode_entry_cursor
     conn = await info.context.db.get()
     page = await queries.fetch_page(
         conn, service_filter, limit=limit, backwards=backwards,
         after=decode_or_bad_input(partial(decode, argument="after"), after),
         before=decode_or_bad_input(partial(decode, argument="before"), before),
     )  # fmt: skip
-    edges = [AuditEntryEdge(cursor=queries.encode_cursor(r["id"]), node=AuditEntry.from_row(r))
-             for r in page.rows]  # fmt: skip
+    edges = [
+        AuditEntryEdge(cursor=queries.encode_entry_cursor(row["id"]), node=AuditEntry.from_row(row))
+        for row in page.rows
+    ]
 
     async def count() -> int:
         return await queries.count(await info.context.db.get(), service_filter)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.audit.log import audit_table
 from services.errors import InvalidArgumentError
+from services.pagination import INVALID_CURSOR, Page, decode_cursor, encode_cursor, page_of
 
-CURSOR_PREFIX = "audit:"
+CURSOR_KIND = "AUDIT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,25 +28,16 @@ class AuditFilter:
     until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AuditPage:
-    rows: list[Any]
-    has_next_page: bool
-    has_previous_page: bool
+def encode_entry_cursor(entry_id: int) -> str:
+    return encode_cursor(CURSOR_KIND, entry_id)
 
 
-def encode_cursor(entry_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{entry_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str, *, argument: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if text.startswith(CURSOR_PREFIX):
-            return int(text.removeprefix(CURSOR_PREFIX))
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise InvalidArgumentError(argument, "not a cursor of this connection")
+def decode_entry_cursor(cursor: str, *, argument: str) -> int:
+    """The entry id of a cursor of this list; `InvalidArgumentError` otherwise."""
+    kind, entry_id = decode_cursor(cursor, argument=argument, length=2)
+    if kind != CURSOR_KIND or not isinstance(entry_id, int) or isinstance(entry_id, bool):
+        raise InvalidArgumentError(argument, INVALID_CURSOR)
+    return entry_id
 
 
 def _where(flt: AuditFilter) -> list[sa.ColumnElement[bool]]:
@@ -74,7 +65,7 @@ async def fetch_page(
     backwards: bool,
     after: int | None,
     before: int | None,
-) -> AuditPage:
+) -> Page[Any]:
     """One page, newest first; `after`/`before` are entry ids from cursors."""
     c = audit_table.c
     clauses = _where(flt)
@@ -90,12 +81,7 @@ async def fetch_page(
             )
         ).mappings()
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if backwards:
-        rows.reverse()
-        return AuditPage(rows, has_next_page=before is not None, has_previous_page=more)
-    return AuditPage(rows, has_next_page=more, has_previous_page=after is not None)
+    return page_of(rows, limit, backwards=backwards, after=after, before=before)
 
 
 async def count(conn: AsyncConnection, flt: AuditFilter) -> int:
