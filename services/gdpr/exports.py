@@ -145,6 +145,24 @@ async def build_export(
     return True
 
 
+async def mark_failed(engine: AsyncEngine, export_id: uuid.UUID, reason: str) -> bool:
+    """Give up on a PENDING export (its job ran out of tries); False if it is not pending."""
+    async with engine.begin() as conn:
+        user_id = await conn.scalar(
+            export_table.update()
+            .where(export_table.c.id == export_id, export_table.c.status == "PENDING")
+            .values(status=DataExportStatus.FAILED.value, finished_at=datetime.now(UTC))
+            .returning(export_table.c.user_id)
+        )
+        if user_id is None:
+            return False
+        await record(
+            conn, "gdpr.export_failed", actor=SYSTEM, subject=("DataExport", str(export_id)),
+            subject_user_id=user_id, details={"reason": reason[:200]},
+        )  # fmt: skip
+    return True
+
+
 async def download(
     engine: AsyncEngine,
     export_id: uuid.UUID,

@@ -23,7 +23,7 @@ from models.account import UserRole
 from services.accounts.profile import read_profile, reencrypt_all, update_profile
 from services.audit.log import AuditActor
 from services.crypto import FieldCipher, UndecryptableFieldError
-from services.gdpr.exports import build_export, request_export, sweep_exports
+from services.gdpr.exports import build_export, mark_failed, request_export, sweep_exports
 from services.retention import sweep_quotes, sweep_sessions
 from tests.accounts_data import create_user
 from tests.conftest import ROOT
@@ -149,3 +149,20 @@ def test_the_personal_data_keys_are_settings(settings: Settings) -> None:
         FieldCipher.from_settings(chosen).decrypt(Fernet(key.encode()).encrypt(b"x").decode())
         == "x"
     )
+
+
+async def test_an_export_whose_job_gives_up_is_failed_and_audited(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    user = await create_user(engine, settings, UserRole.BUYER)
+    record = await request_export(engine, user.id, actor=AuditActor.user(user.id))
+    assert await mark_failed(engine, record.id, "the database went away")
+    assert not await mark_failed(engine, record.id, "again")
+    assert not await build_export(engine, FieldCipher.from_settings(settings), record.id,
+                                  ttl=timedelta(minutes=5))  # fmt: skip
+    async with engine.connect() as conn:
+        status = await conn.scalar(sa.text("SELECT status FROM data_export WHERE id = :id"), {"id": record.id})  # fmt: skip
+        actions = list((await conn.execute(sa.text(
+            "SELECT action FROM audit_entry WHERE subject_user_id = :u ORDER BY id"), {"u": user.id})).scalars())  # fmt: skip
+    assert status == "FAILED"
+    assert actions == ["gdpr.export_requested", "gdpr.export_failed"]
