@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -92,6 +93,11 @@ def server_environment(settings: Settings) -> dict[str, str]:
         # `serve` requires payment settings; the read scenarios never reach Stripe.
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", "sk_test_bench_placeholder"),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_bench_placeholder"),
+        # ... and personal-data keys of its own (the read scenarios never decrypt a field).
+        "FIELD_ENCRYPTION_KEYS": os.environ.get(
+            "FIELD_ENCRYPTION_KEYS", '["bBbsfDH1RLtbgvl6LZ7TtMKTo77cBW7hYVz-Aa7vrQ4="]'
+        ),
+        "PERSONAL_DATA_KEY": os.environ.get("PERSONAL_DATA_KEY", secrets.token_urlsafe(36)),
     }
 
 

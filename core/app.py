@@ -30,6 +30,7 @@ from core import metrics
 from core.db import Database, create_engine
 from core.error_boundary import ErrorBoundaryMiddleware
 from core.event_streams import stop_streams_on_signals
+from core.export_download import ExportDownloadEndpoint
 from core.graphiql import GRAPHIQL_ASSETS_PATH, graphiql_assets_app
 from core.graphql_view import GraphQLView
 from core.job_queue import ArqJobQueue
@@ -259,6 +260,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "/webhooks/stripe",
                 StripeWebhookEndpoint(database.engine, payments, ArqJobQueue(redis)).handle,
                 methods=["POST"],
+            ),
+            Route(
+                "/gdpr/exports/{export_id}",
+                ExportDownloadEndpoint(database.engine, settings).handle,
+                methods=["GET"],
             ),
             Mount(GRAPHIQL_ASSETS_PATH, app=graphiql_assets_app(), name="graphiql-assets"),
         ],

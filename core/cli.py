@@ -491,7 +491,7 @@ def export_schema(
 
 
 # Commands defined in sibling modules register themselves on `app` when imported.
-from core import cli_feeds, cli_partners, cli_serve, cli_valuation  # noqa: E402, F401
+from core import cli_audit, cli_feeds, cli_partners, cli_serve, cli_valuation  # noqa: E402, F401
 
 
 def main() -> None:

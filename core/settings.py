@@ -6,6 +6,8 @@ Every setting has a development default so that `autobroker dev` needs nothing;
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
@@ -16,6 +18,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "development-only-jwt-secret-change-me"  # noqa: S105 - refused in production
+# Development-only personal-data keys: both refused in production.
+DEV_FIELD_ENCRYPTION_KEY = "fp30TfaqFV1b6jifitBv0iOhH_JrvWOFkqWn9J7pbOQ="
+DEV_PERSONAL_DATA_KEY = "development-only-personal-data-key-change-me"
+
+
+# A retention sweep's time: "HH:MM" once a day, "*:MM" every hour (UTC).
+SCHEDULE_PATTERN = r"^(\*|[01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class Environment(enum.StrEnum):
@@ -158,6 +167,38 @@ class Settings(BaseSettings):
     photo_widths: list[int] = Field(default_factory=lambda: [320, 640, 1280, 1920])
     photo_max_per_vehicle: int = Field(default=40, ge=1, le=500)
     photo_fetch_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Personal data (README "Personal data"): Fernet keys for fields at rest, the first
+    # encrypts and every one decrypts (rotation); a secret for keyed hashes of e-mails
+    # and for signing export download links.
+    field_encryption_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_FIELD_ENCRYPTION_KEY)], min_length=1
+    )
+    personal_data_key: SecretStr = SecretStr(DEV_PERSONAL_DATA_KEY)
+
+    @field_validator("field_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode())
+            except (ValueError, binascii.Error):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError("each key must be a Fernet key (`autobroker audit new-key`)")
+        return keys
+
+    # How long a finished GDPR export may be downloaded; the file is removed after.
+    export_link_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    # Retention (jobs/retention.py): how long each kind of record is kept, and when each
+    # sweep runs ("HH:MM" daily or "*:MM" hourly, UTC).
+    audit_retention_days: int = Field(default=365, ge=30, le=100 * 365)
+    session_retention_days: int = Field(default=30, ge=1, le=3650)
+    quote_retention_days: int = Field(default=30, ge=1, le=3650)
+    audit_retention_schedule: str = Field(default="04:10", pattern=SCHEDULE_PATTERN)
+    idempotency_retention_schedule: str = Field(default="*:23", pattern=SCHEDULE_PATTERN)
+    quote_retention_schedule: str = Field(default="04:20", pattern=SCHEDULE_PATTERN)
+    session_retention_schedule: str = Field(default="04:30", pattern=SCHEDULE_PATTERN)
+    export_retention_schedule: str = Field(default="*:05", pattern=SCHEDULE_PATTERN)
 
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
@@ -305,6 +346,16 @@ class Settings(BaseSettings):
             raise UnsafeSettingsError("S3_URL", "required by `serve` (vehicle photos)")
         if self.s3_access_key_id is None or self.s3_secret_access_key is None:
             raise UnsafeSettingsError("S3_ACCESS_KEY_ID", "required with S3_URL by `serve`")
+        keys = [key.get_secret_value() for key in self.field_encryption_keys]
+        if DEV_FIELD_ENCRYPTION_KEY in keys:
+            raise UnsafeSettingsError(
+                "FIELD_ENCRYPTION_KEYS", "set your own Fernet keys (`autobroker audit new-key`)"
+            )
+        personal = self.personal_data_key.get_secret_value()
+        if personal == DEV_PERSONAL_DATA_KEY or len(personal) < 32:
+            raise UnsafeSettingsError(
+                "PERSONAL_DATA_KEY", "set a random secret of at least 32 characters"
+            )
 
 
 @lru_cache(maxsize=1)

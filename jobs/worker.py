@@ -23,6 +23,7 @@ from core.redis_keys import JOB_QUEUE
 from core.settings import Settings
 from jobs.context import JobResources
 from jobs.feeds import ingest_feed_job, sweep_unfinished_job
+from jobs.gdpr import BUILD_EXPORT_JOB, build_data_export_job
 from jobs.idempotency import sweep_idempotency_records_job
 from jobs.observed import observed
 from jobs.orders import complete_delivered_job, expire_reservations_job
@@ -35,6 +36,13 @@ from jobs.payments import (
 from jobs.photos import fetch_feed_photos_job, process_photo_job
 from jobs.pricing import refresh_quote_cache_job
 from jobs.resilient import ResilientWorker
+from jobs.retention import (
+    purge_audit_entries_job,
+    retention_cron_jobs,
+    sweep_exports_job,
+    sweep_quotes_job,
+    sweep_sessions_job,
+)
 from jobs.valuation import RETRAIN_JOB, retrain_valuation_job
 from services.pricing.model_serving import watch_active_model
 
@@ -50,6 +58,11 @@ FUNCTIONS: list[Any] = [
     func(apply_stripe_event_job, name="apply_stripe_event", max_tries=MAX_TRIES),
     func(reconcile_payments_job, name="reconcile_payments", max_tries=MAX_TRIES),
     func(sweep_idempotency_records_job, name="sweep_idempotency_records", max_tries=MAX_TRIES),
+    func(purge_audit_entries_job, name="purge_audit_entries", max_tries=MAX_TRIES),
+    func(sweep_sessions_job, name="sweep_sessions", max_tries=MAX_TRIES),
+    func(sweep_quotes_job, name="sweep_quotes", max_tries=MAX_TRIES),
+    func(sweep_exports_job, name="sweep_exports", max_tries=MAX_TRIES),
+    func(build_data_export_job, name=BUILD_EXPORT_JOB, max_tries=MAX_TRIES),
     # Training is minutes at most; a failed one waits for the next trigger, not 5 tries.
     func(retrain_valuation_job, name=RETRAIN_JOB, max_tries=2),
     func(process_photo_job, name="process_photo", max_tries=MAX_TRIES),
@@ -63,13 +76,6 @@ CRON_JOBS: list[Any] = [
     cron(sweep_unfinished_job, name="cron:sweep_unfinished", second=20, unique=True),
     cron(refresh_quote_cache_job, name="cron:refresh_quote_cache", second=40, unique=True),
     cron(reconcile_payments_job, name="cron:reconcile_payments", second=50, unique=True),
-    cron(
-        sweep_idempotency_records_job,
-        name="cron:sweep_idempotency_records",
-        minute=23,
-        second=10,
-        unique=True,
-    ),
     # Daily, at a quiet hour (UTC).
     cron(
         retrain_valuation_job,
@@ -133,7 +139,8 @@ def create_worker(
     return ResilientWorker(
         # Every run measured and traced (jobs/observed.py).
         functions=[observed(f if isinstance(f, Function) else func(f)) for f in FUNCTIONS],
-        cron_jobs=[observed(job) for job in CRON_JOBS],
+        # Retention sweeps run on their schedule settings (jobs/retention.py).
+        cron_jobs=[observed(job) for job in (*CRON_JOBS, *retention_cron_jobs(settings))],
         queue_name=JOB_QUEUE,
         redis_settings=redis_settings(settings),
         redis_pool=ArqRedis(create_pool(settings.redis_url), default_queue_name=JOB_QUEUE),

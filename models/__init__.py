@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from models.account import ApiKey, Partner, RefreshToken, User, UserRole
+from models.audit import AuditEntry, DataExport, DataExportStatus
 from models.dealer import Dealer
 from models.feed import FeedFormat, FeedRejection, FeedRun, FeedRunStatus
 from models.order import IdempotencyRecord, Order, OrderEvent, OrderEventOutbox, OrderStatus
@@ -13,8 +14,11 @@ from models.vehicle import BodyType, CurrencyCode, FuelType, Transmission, Vehic
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "BodyType",
     "CurrencyCode",
+    "DataExport",
+    "DataExportStatus",
     "Dealer",
     "FeedFormat",
     "FeedRejection",

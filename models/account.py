@@ -55,6 +55,12 @@ class User(SQLModel, table=True):
     is_demo: bool = Field(
         default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
     )
+    # Personal data not needed for queries, each a Fernet token (services/crypto.py).
+    full_name_enc: str | None = Field(default=None, sa_type=sa.Text)
+    phone_enc: str | None = Field(default=None, sa_type=sa.Text)
+    address_enc: str | None = Field(default=None, sa_type=sa.Text)
+    # Set when the account was erased (GDPR Art. 17): the row is then a pseudonym.
+    erased_at: datetime | None = Field(default=None, sa_type=_aware())
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

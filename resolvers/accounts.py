@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auth.permissions import principal_of
+from resolvers.origin import client_info
 from schema.accounts import (
     AuthPayload,
     LoginInput,
@@ -62,6 +63,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
         session = await users.register(
             await ctx.db.for_writes(), ctx.redis, _policy(info),
             email=input.email, password=input.password, client=_client(info),
+            user_agent=client_info(info).user_agent,
         )  # fmt: skip
     except LoginThrottledError as error:
         raise RateLimitedError(str(error), retry_after=error.retry_after) from None
@@ -83,6 +85,7 @@ async def login(info: Info, input: LoginInput) -> AuthPayload:
         session = await users.login(
             await ctx.db.for_writes(), ctx.redis, _policy(info),
             email=input.email, password=input.password, client=_client(info),
+            user_agent=client_info(info).user_agent,
         )  # fmt: skip
     except LoginThrottledError as error:
         raise RateLimitedError(str(error), retry_after=error.retry_after) from None
@@ -96,7 +99,7 @@ async def refresh(info: Info, input: RefreshTokenInput) -> AuthPayload:
     try:
         session = await sessions.refresh_session(
             await info.context.db.for_writes(), _policy(info), input.refresh_token,
-            redis=info.context.redis,
+            redis=info.context.redis, client=client_info(info),
         )  # fmt: skip
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
@@ -107,8 +110,9 @@ async def logout(info: Info, input: LogoutInput) -> LogoutPayload:
     """Revoke every refresh token of the sign-in; an unknown token is UNAUTHENTICATED."""
     try:
         await sessions.end_session(
-            await info.context.db.for_writes(), input.refresh_token, redis=info.context.redis
-        )
+            await info.context.db.for_writes(), input.refresh_token, redis=info.context.redis,
+            client=client_info(info),
+        )  # fmt: skip
     except InvalidRefreshTokenError as error:
         raise UnauthenticatedError(error.message) from None
     return LogoutPayload(revoked=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resolvers.origin import audit_actor, client_info
 from schema.catalog import Dealer
 from schema.context import Info
 from schema.dealers import UpdateDealerInput, UpdateDealerPayload
@@ -16,8 +17,9 @@ async def update_dealer(info: Info, input: UpdateDealerInput) -> UpdateDealerPay
     dealer_id = input.dealer_key()
     try:
         row = await dealers.update_dealer(
-            await ctx.db.for_writes(), ctx.redis, dealer_id, input.changes()
-        )
+            await ctx.db.for_writes(), ctx.redis, dealer_id, input.changes(),
+            actor=audit_actor(ctx.principal), client=client_info(info),
+        )  # fmt: skip
     except dealers.DealerNotFoundError:
         raise NotFoundError(f"no dealer with id {input.id}", field="id") from None
     except dealers.DealerRefusedError as error:

@@ -39,6 +39,7 @@ from schema.payments import Payment, Refund
 from schema.payments_root import PaymentMutation
 from schema.photos_root import PhotoMutation
 from schema.pricing_root import PricingMutation, PricingQuery
+from schema.privacy_root import PrivacyMutation, PrivacyQuery
 from schema.response_cache import ResponseCachePolicy
 from schema.scalars import SCALAR_OVERRIDES
 from schema.socket_documents import RegisteredOperationsOnSockets
@@ -54,6 +55,7 @@ QUERY_PARTS: tuple[type, ...] = (
     PricingQuery,
     OrderQuery,
     FeedQuery,
+    PrivacyQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutation,
@@ -64,6 +66,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     PaymentMutation,
     FeedMutation,
     PhotoMutation,
+    PrivacyMutation,
 )
 
 PARSER_CACHE_SIZE = 1024

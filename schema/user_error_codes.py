@@ -40,6 +40,14 @@ class UserErrorCode(enum.Enum):
     PASSWORD_CONTAINS_EMAIL = _code(
         "PASSWORD_CONTAINS_EMAIL", "The password contains the e-mail address."
     )
+    PASSWORD_INCORRECT = _code("PASSWORD_INCORRECT", "The current password is wrong.")
+    PHONE_INVALID = _code("PHONE_INVALID", "Not a telephone number.")
+    USER_NOT_FOUND = _code("USER_NOT_FOUND", "No user with this id.")
+    # GDPR
+    ORDER_IN_FLIGHT = _code(
+        "ORDER_IN_FLIGHT", "An order is not finished: the account cannot be erased yet."
+    )
+    ACCOUNT_ERASED = _code("ACCOUNT_ERASED", "The account was erased.")
     # Listings
     VIN_INVALID = _code("VIN_INVALID", "Not a valid VIN (17 characters, no I, O or Q).")
     VIN_TAKEN = _code("VIN_TAKEN", "Another vehicle is listed with this VIN.")

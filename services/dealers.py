@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.dealer import Dealer
+from services.audit.log import NO_CLIENT, SYSTEM, AuditActor, ClientInfo, record
 from services.errors import DomainError, FieldProblem, FieldProblemsError, InvalidArgumentError
 from services.pagination import INVALID_CURSOR, Page, decode_cursor, encode_cursor, page_of
 from services.vehicles.changes import dealer_changed
@@ -113,7 +114,13 @@ def dealer_problems(values: Mapping[str, Any]) -> list[FieldProblem]:
 
 
 async def update_dealer(
-    engine: AsyncEngine, redis: Redis, dealer_id: int, changes: Mapping[str, Any]
+    engine: AsyncEngine,
+    redis: Redis,
+    dealer_id: int,
+    changes: Mapping[str, Any],
+    *,
+    actor: AuditActor = SYSTEM,
+    client: ClientInfo = NO_CLIENT,
 ) -> Any:
     """Change the given fields of a dealer in one transaction; returns the dealer's row.
 
@@ -138,6 +145,11 @@ async def update_dealer(
     )
     async with engine.begin() as conn:
         row = (await conn.execute(statement)).mappings().first()
+        if row is not None and clean:
+            await record(
+                conn, "dealer.updated", actor=actor, client=client, subject=("Dealer", dealer_id),
+                details={"fields": sorted(clean)},
+            )  # fmt: skip
     if row is None:
         raise DealerNotFoundError(f"no dealer {dealer_id}")
     if clean:

@@ -35,6 +35,12 @@ class RefusalErrorCode(enum.StrEnum):
     PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"  # noqa: S105 (a code, not a secret)
     PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"  # noqa: S105 (a code, not a secret)
     PASSWORD_CONTAINS_EMAIL = "PASSWORD_CONTAINS_EMAIL"  # noqa: S105 (a code, not a secret)
+    PASSWORD_INCORRECT = "PASSWORD_INCORRECT"  # noqa: S105 (a code, not a secret)
+    PHONE_INVALID = "PHONE_INVALID"
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    # GDPR
+    ORDER_IN_FLIGHT = "ORDER_IN_FLIGHT"
+    ACCOUNT_ERASED = "ACCOUNT_ERASED"
     # Listings
     VIN_INVALID = "VIN_INVALID"
     VIN_TAKEN = "VIN_TAKEN"

@@ -18,7 +18,9 @@ from tests.conftest import ROOT
 JWT_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 STRIPE_SECRET_KEY = "sk_test_production_placeholder_4f9a1c"
 STRIPE_WEBHOOK_SECRET = "whsec_production_placeholder_8d2e7b"
-SECRETS = (JWT_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)
+FIELD_ENCRYPTION_KEY = "bBbsfDH1RLtbgvl6LZ7TtMKTo77cBW7hYVz-Aa7vrQ4="
+PERSONAL_DATA_KEY = "a-production-personal-data-key-long-enough-9876543"
+SECRETS = (JWT_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, PERSONAL_DATA_KEY)
 # Variables of the suite's own environment that would change what the processes do.
 _INHERITED_OUT = ("PROMETHEUS_MULTIPROC_DIR", "JWT_SECRET", "ENVIRONMENT", "DEBUG")
 
@@ -54,6 +56,8 @@ def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str,
         S3_URL="http://127.0.0.1:9",  # never reached: the store is opened at first use
         S3_ACCESS_KEY_ID="production-placeholder",
         S3_SECRET_ACCESS_KEY="production-placeholder-secret",
+        FIELD_ENCRYPTION_KEYS=f'["{FIELD_ENCRYPTION_KEY}"]',
+        PERSONAL_DATA_KEY=PERSONAL_DATA_KEY,
         RATE_LIMIT_ANONYMOUS="[10000000, 1000000]",
         LOG_LEVEL="INFO",
         **extra,

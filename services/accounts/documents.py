@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.trusted_document import TrustedDocument
+from services.audit.log import SYSTEM, record
 from services.errors import InvalidArgumentError
 
 documents: sa.Table = TrustedDocument.__table__  # type: ignore[attr-defined]
@@ -94,7 +95,18 @@ async def register_manifest(engine: AsyncEngine, partner_id: int | None, manifes
                 for op in operations
             ],
         )  # fmt: skip
+        await _audit(conn, "trusted_documents.registered", partner_id, operations)
     return len(operations)
+
+
+async def _audit(
+    conn: AsyncConnection, action: str, partner_id: int | None, operations: list[ManifestOperation]
+) -> None:
+    await record(
+        conn, action, actor=SYSTEM,
+        subject=("Partner", partner_id) if partner_id is not None else ("FirstParty", 0),
+        details={"operations": len(operations)},
+    )  # fmt: skip
 
 
 async def add_documents(
@@ -110,6 +122,7 @@ async def add_documents(
                 for op in operations
             ],
         )  # fmt: skip
+        await _audit(conn, "trusted_documents.added", partner_id, operations)
 
 
 async def find_document(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth.api_keys import LIVE, api_key_hash, generate_api_key
 from models.account import ApiKey, Partner
+from services.audit.log import SYSTEM, record
 from services.errors import InvalidArgumentError
 
 partner_table: sa.Table = Partner.__table__  # type: ignore[attr-defined]
@@ -68,6 +69,10 @@ async def create_api_key(engine: AsyncEngine, partner_name: str) -> CreatedApiKe
     async with engine.begin() as conn:
         partner_id = await partner_id_for(conn, partner_name)
         await store_api_key(conn, partner_id, prefix=generated.prefix, key=generated.text)
+        await record(
+            conn, "api_key.created", actor=SYSTEM, subject=("Partner", partner_id),
+            details={"prefix": generated.prefix},
+        )  # fmt: skip
     return CreatedApiKey(partner_id, partner_name.strip(), generated.prefix, generated.text)
 
 
@@ -78,8 +83,15 @@ async def revoke_api_key(engine: AsyncEngine, prefix: str) -> bool:
             api_key_table.update()
             .where(api_key_table.c.prefix == prefix.strip(), api_key_table.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
+            .returning(api_key_table.c.partner_id)
         )
-    return bool(result.rowcount)
+        partner_id = result.scalar()
+        if partner_id is not None:
+            await record(
+                conn, "api_key.revoked", actor=SYSTEM, subject=("Partner", partner_id),
+                details={"prefix": prefix.strip()},
+            )  # fmt: skip
+    return partner_id is not None
 
 
 async def find_live_api_key(engine: AsyncEngine, prefix: str) -> LiveApiKey | None:

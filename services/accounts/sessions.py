@@ -20,20 +20,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth.tokens import AccessClaims, TokenCodec, new_refresh_token, refresh_token_hash
-from core.settings import Settings
+from core.settings import DEV_PERSONAL_DATA_KEY, Settings
 from models.account import RefreshToken, User, UserRole
 from services.accounts.errors import InvalidRefreshTokenError
 from services.accounts.session_check import forget_session
 from services.accounts.throttle import ThrottleLimits
+from services.audit.log import ANONYMOUS, NO_CLIENT, AuditActor, ClientInfo, record
 
 refresh_table: sa.Table = RefreshToken.__table__  # type: ignore[attr-defined]
 user_table: sa.Table = User.__table__  # type: ignore[attr-defined]
 
 MAX_REFRESH_TOKEN_LENGTH = 200
+
+
+_DEV_KEY = SecretStr(DEV_PERSONAL_DATA_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,8 @@ class AccountPolicy:
     codec: TokenCodec
     refresh_ttl: timedelta
     throttle: ThrottleLimits
+    # Keys a failed sign-in's unknown e-mail in the audit log (services/crypto.py).
+    personal_data_key: SecretStr = _DEV_KEY
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountPolicy:
@@ -55,6 +62,7 @@ class AccountPolicy:
                 per_client=settings.login_attempts_per_client,
                 window_seconds=settings.login_throttle_window_seconds,
             ),
+            personal_data_key=settings.personal_data_key,
         )
 
 
@@ -85,6 +93,7 @@ class Session:
     access_expires_at: datetime
     refresh_token: str
     refresh_expires_at: datetime
+    family_id: uuid.UUID | None = None
 
 
 async def start_session(
@@ -118,6 +127,7 @@ async def start_session(
         access_expires_at=issued + policy.codec.access_ttl,
         refresh_token=refresh_token,
         refresh_expires_at=refresh_expires_at,
+        family_id=family_id,
     )
 
 
@@ -157,16 +167,22 @@ async def _locked_token(conn: AsyncConnection, token: str) -> Any:
     return (await conn.execute(statement)).mappings().first()
 
 
-async def _revoke_family(conn: AsyncConnection, family_id: uuid.UUID, now: datetime) -> None:
-    await conn.execute(
+async def _revoke_family(conn: AsyncConnection, family_id: uuid.UUID, now: datetime) -> int:
+    result = await conn.execute(
         refresh_table.update()
         .where(refresh_table.c.family_id == family_id, refresh_table.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    return int(result.rowcount)
 
 
 async def refresh_session(
-    engine: AsyncEngine, policy: AccountPolicy, token: str, *, redis: Redis | None = None
+    engine: AsyncEngine,
+    policy: AccountPolicy,
+    token: str,
+    *,
+    redis: Redis | None = None,
+    client: ClientInfo = NO_CLIENT,
 ) -> Session:
     """Spend a refresh token for a new session; a reused one revokes its whole family
     (and drops its session cache entry in `redis`)."""
@@ -180,7 +196,12 @@ async def refresh_session(
             outcome = _Outcome.REVOKED
         elif row["used_at"] is not None:
             outcome = _Outcome.REUSED
-            await _revoke_family(conn, row["family_id"], now)
+            revoked = await _revoke_family(conn, row["family_id"], now)
+            await record(
+                conn, "auth.refresh_token_reused", actor=ANONYMOUS, client=client,
+                subject=("User", row["user_id"]), subject_user_id=row["user_id"],
+                details={"session": str(row["family_id"]), "tokens_revoked": revoked},
+            )  # fmt: skip
         elif row["expires_at"] <= now:
             outcome = _Outcome.EXPIRED
         else:
@@ -198,7 +219,9 @@ async def refresh_session(
     return session
 
 
-async def end_session(engine: AsyncEngine, token: str, *, redis: Redis | None = None) -> None:
+async def end_session(
+    engine: AsyncEngine, token: str, *, redis: Redis | None = None, client: ClientInfo = NO_CLIENT
+) -> None:
     """Log out: revoke every token of the presented token's family (idempotent), and drop
     its session cache entry in `redis`, so its access tokens stop working at once."""
     async with engine.begin() as conn:
@@ -206,4 +229,9 @@ async def end_session(engine: AsyncEngine, token: str, *, redis: Redis | None = 
         if row is None:
             raise InvalidRefreshTokenError(_Outcome.UNKNOWN.value)
         await _revoke_family(conn, row["family_id"], datetime.now(UTC))
+        await record(
+            conn, "auth.sign_out", actor=AuditActor.user(row["user_id"]), client=client,
+            subject=("User", row["user_id"]), subject_user_id=row["user_id"],
+            details={"session": str(row["family_id"])},
+        )  # fmt: skip
     await forget_session(redis, row["family_id"])

@@ -8,6 +8,7 @@ attempt is counted before the password is checked (see throttle.py).
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -30,6 +31,8 @@ from services.accounts.errors import (
     RegistrationRefusedError,
 )
 from services.accounts.sessions import AccountPolicy, Session, UserRecord, start_session
+from services.audit.log import ANONYMOUS, AuditActor, ClientInfo, record, record_now
+from services.crypto import keyed_hash
 from services.errors import FieldProblem
 
 user_table: sa.Table = User.__table__  # type: ignore[attr-defined]
@@ -72,6 +75,7 @@ async def register(
     email: str,
     password: str,
     client: str,
+    user_agent: str | None = None,
 ) -> Session:
     """Create a BUYER account and sign it in; `RegistrationRefusedError` names the fields."""
     await _throttled(redis, policy, client=client, email=None)
@@ -96,6 +100,11 @@ async def register(
                 .mappings()
                 .one()
             )
+            await record(
+                conn, "account.registered", actor=AuditActor.user(row["id"]),
+                client=ClientInfo(client, user_agent), subject=("User", row["id"]),
+                subject_user_id=row["id"],
+            )  # fmt: skip
             return await start_session(conn, policy, UserRecord.from_row(row))
     except IntegrityError:
         taken = FieldProblem("email", "EMAIL_TAKEN", "An account with this e-mail exists.")
@@ -110,6 +119,7 @@ async def login(
     email: str,
     password: str,
     client: str,
+    user_agent: str | None = None,
 ) -> Session:
     """Check the credentials and start a session; one error for every kind of mismatch."""
     normalised = normalise_email(email)[: MAX_EMAIL_LENGTH + 1]
@@ -125,7 +135,9 @@ async def login(
     if len(password) > MAX_PASSWORD_LENGTH:
         stored_hash, password = None, password[:MAX_PASSWORD_LENGTH]
     matches = await verify_password(stored_hash, password)  # False for no hash, slowly
+    origin = ClientInfo(client, user_agent)
     if row is None or not matches:
+        await _record_failed_sign_in(engine, row, normalised, origin, policy)
         raise InvalidCredentialsError
     async with engine.begin() as conn:
         if needs_rehash(row["password_hash"]):
@@ -135,8 +147,31 @@ async def login(
                 .values(password_hash=await hash_password(password))
             )
         session = await start_session(conn, policy, UserRecord.from_row(row))
+        await record(
+            conn, "auth.sign_in", actor=AuditActor.user(row["id"]), client=origin,
+            subject=("User", row["id"]), subject_user_id=row["id"],
+            details={"session": str(session.family_id)},
+        )  # fmt: skip
     await throttle.clear_account(redis, normalised)
     return session
+
+
+async def _record_failed_sign_in(
+    engine: AsyncEngine, row: Any, email: str, origin: ClientInfo, policy: AccountPolicy
+) -> None:
+    """A refused sign-in: the account's id if the e-mail is one, else a keyed hash of it."""
+    if row is not None:
+        await record_now(
+            engine, "auth.sign_in_failed", actor=ANONYMOUS, client=origin,
+            subject=("User", row["id"]), subject_user_id=row["id"],
+            details={"reason": "wrong password"},
+        )  # fmt: skip
+        return
+    key = policy.personal_data_key
+    await record_now(
+        engine, "auth.sign_in_failed", actor=ANONYMOUS, client=origin,
+        details={"reason": "unknown e-mail", "email_hmac": keyed_hash(key, email, purpose="email")},
+    )  # fmt: skip
 
 
 async def fetch_users_by_ids(conn: AsyncConnection, ids: Collection[int]) -> dict[int, UserRecord]:

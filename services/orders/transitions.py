@@ -23,6 +23,7 @@ from core.settings import DEFAULT_RESERVATION_MINUTES
 from models.base import utcnow
 from models.order import Order, OrderEvent, OrderStatus
 from models.vehicle import Vehicle, VehicleStatus
+from services.audit.log import AuditActor, record
 from services.orders.errors import (
     OrderNotFoundError,
     TransitionNotAllowedError,
@@ -31,6 +32,7 @@ from services.orders.errors import (
 )
 from services.orders.lifecycle import (
     Actor,
+    ActorKind,
     OrderEventKind,
     Refusal,
     VehicleEffect,
@@ -160,7 +162,7 @@ async def apply_transition(
     now = now or utcnow()
     row = (
         await conn.execute(
-            sa.select(orders.c.status, orders.c.version, orders.c.vehicle_id)
+            sa.select(orders.c.status, orders.c.version, orders.c.vehicle_id, orders.c.buyer_id)
             .where(orders.c.id == order_id)
             .with_for_update()
         )
@@ -194,6 +196,14 @@ async def apply_transition(
         conn, order_id=order_id, from_status=from_status, to_status=to_status,
         actor=actor, reason=reason, now=now,
     )  # fmt: skip
+    if actor.kind is ActorKind.ADMIN and actor.id is not None:
+        # Staff moves are audited in the same transaction (README "Audit log").
+        await record(
+            conn, "order.transitioned", actor=AuditActor.user(actor.id),
+            subject=("Order", order_id), subject_user_id=row.buyer_id,
+            details={"from": from_status.value, "to": to_status.value, "event": event.value,
+                     "sequence": sequence},
+        )  # fmt: skip
     return AppliedEvent(
         order_id=order_id,
         sequence=sequence,

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models.base import utcnow
 from models.order import OrderStatus
 from models.payment import PaymentStatus, RefundStatus
+from services.audit.log import SYSTEM, AuditActor, record
 from services.orders.errors import OrderNotFoundError
 from services.orders.lifecycle import REFUNDABLE_STATUSES, Actor, ActorKind
 from services.payments.errors import (
@@ -159,6 +160,13 @@ async def refund_order(
         if not paid:
             raise NotRefundableError("the order has no succeeded payment to refund")
         refund = await _start(conn, paid[-1], reason=reason, requested_by=requested_by)
+        await record(
+            conn, "payment.refund_requested",
+            actor=AuditActor.user(requested_by.id) if requested_by.id is not None else SYSTEM,
+            subject=("Order", order_id), subject_user_id=order.buyer_id,
+            details={"refund": refund.id, "amount_minor": refund.amount_minor,
+                     "currency": refund.currency},
+        )  # fmt: skip
     await send_refund(engine, gateway, refund)
     return RefundResult(refund.id, order_id, refund.payment_id)
 

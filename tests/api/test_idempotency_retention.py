@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.idempotency import sweep_expired
 from core.settings import Settings
-from jobs.worker import CRON_JOBS, FUNCTIONS
+from jobs.retention import retention_cron_jobs
+from jobs.worker import FUNCTIONS
 from models.account import UserRole
 from tests.accounts_data import PASSWORD, create_user, unique_email
 from tests.api.test_auth import LOGIN, REFRESH, REGISTER
@@ -99,7 +100,8 @@ async def test_records_past_their_retention_are_swept(
 
 
 def test_the_worker_sweeps_records_every_hour() -> None:
-    [job] = [job for job in CRON_JOBS if job.name == "cron:sweep_idempotency_records"]
+    jobs = retention_cron_jobs(Settings(_env_file=None))  # type: ignore[call-arg]
+    [job] = [job for job in jobs if job.name == "cron:sweep_idempotency_records"]
     assert job.minute == 23
     assert job.hour is None
     assert job.unique

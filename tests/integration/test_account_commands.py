@@ -78,7 +78,9 @@ async def test_serve_refuses_to_start_while_demo_credentials_are_present(
     env = _env(servers, ENVIRONMENT="production", REDIS_URL=servers.redis_url,
                JWT_SECRET="a-production-secret-that-is-long-enough-0123456789",
                STRIPE_SECRET_KEY="sk_live_placeholder", STRIPE_WEBHOOK_SECRET="whsec_placeholder",
-               S3_URL="http://127.0.0.1:9", S3_ACCESS_KEY_ID="k", S3_SECRET_ACCESS_KEY="s")  # fmt: skip
+               S3_URL="http://127.0.0.1:9", S3_ACCESS_KEY_ID="k", S3_SECRET_ACCESS_KEY="s",
+               FIELD_ENCRYPTION_KEYS='["bBbsfDH1RLtbgvl6LZ7TtMKTo77cBW7hYVz-Aa7vrQ4="]',
+               PERSONAL_DATA_KEY="a-production-personal-data-key-long-enough-9876543")  # fmt: skip
     # Should the check ever let it through, serve fails fast on a port already taken.
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

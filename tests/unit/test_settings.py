@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 
 from core.settings import Environment, Settings, UnsafeSettingsError
@@ -47,6 +48,8 @@ def test_plain_postgres_urls_get_the_asyncpg_driver() -> None:
         ({"redis_url": "http://h:6379"}, "redis_url"),
         ({"log_level": "LOUD"}, "log_level"),
         ({"db_pool_size": 0}, "db_pool_size"),
+        ({"field_encryption_keys": ["not-a-fernet-key"]}, "field_encryption_keys"),
+        ({"audit_retention_schedule": "25:00"}, "audit_retention_schedule"),
     ],
 )
 def test_invalid_settings_are_refused_naming_them(values: dict[str, object], name: str) -> None:
@@ -78,9 +81,16 @@ def test_production_refuses_development_defaults() -> None:
     with_store = with_secrets.model_copy(update={"s3_url": "https://s3.eu-central-1.amazonaws.com"})
     with pytest.raises(UnsafeSettingsError, match="S3_ACCESS_KEY_ID"):
         with_store.check_production()
-    safe = with_store.model_copy(
+    with_hook = with_store.model_copy(
         update={"s3_access_key_id": "AKIAEXAMPLE", "s3_secret_access_key": SecretStr("x" * 40)}
     )
+    with pytest.raises(UnsafeSettingsError, match="FIELD_ENCRYPTION_KEYS"):
+        with_hook.check_production()
+    own_key = [SecretStr(Fernet.generate_key().decode())]
+    with_fernet = with_hook.model_copy(update={"field_encryption_keys": own_key})
+    with pytest.raises(UnsafeSettingsError, match="PERSONAL_DATA_KEY"):
+        with_fernet.check_production()
+    safe = with_fernet.model_copy(update={"personal_data_key": SecretStr("p" * 40)})
     safe.check_production()
     with pytest.raises(UnsafeSettingsError, match="STRIPE_API_BASE"):
         safe.model_copy(update={"stripe_api_base": "http://127.0.0.1:12111"}).check_production()

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = (
     "auth/passwords.py",
     "services/accounts/users.py",
+    "services/accounts/profile.py",
     "services/errors.py",
     "services/dealers.py",
     "services/vehicles/listing.py",
