@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     quote_retention_schedule: str = Field(default="04:20", pattern=SCHEDULE_PATTERN)
     session_retention_schedule: str = Field(default="04:30", pattern=SCHEDULE_PATTERN)
     export_retention_schedule: str = Field(default="*:05", pattern=SCHEDULE_PATTERN)
+    # A sold or withdrawn vehicle's photos stay this long for its orders (none in flight).
+    photo_retention_days: int = Field(default=365, ge=1, le=100 * 365)
+    photo_retention_schedule: str = Field(default="04:40", pattern=SCHEDULE_PATTERN)
 
     # WebSocket subscriptions (core/graphql_ws.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

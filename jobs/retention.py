@@ -19,6 +19,7 @@ from jobs.context import resources
 from jobs.idempotency import sweep_idempotency_records_job
 from services import retention
 from services.gdpr.exports import sweep_exports
+from services.photos.retention import sweep_photos
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ async def sweep_exports_job(ctx: dict[str, Any]) -> int:
     return _logged("sweep_exports", await sweep_exports(res.database.engine))
 
 
+async def sweep_photos_job(ctx: dict[str, Any]) -> int:
+    res = resources(ctx)
+    if res.objects is None:
+        raise RuntimeError("S3_URL is not set: the photo sweep needs the object store")
+    age = timedelta(days=res.settings.photo_retention_days)
+    swept = await sweep_photos(res.database.engine, res.objects, age)
+    log.info("photo sweep", extra={"pictures": swept.pictures, "uploads": swept.uploads})
+    return _logged("sweep_photos", swept.photos)
+
+
 def schedule_fields(schedule: str) -> dict[str, int]:
     """arq cron fields of "HH:MM" (daily) or "*:MM" (hourly)."""
     hour, minute = schedule.split(":")
@@ -69,6 +80,7 @@ SWEEPS: tuple[tuple[str, Job, str], ...] = (
     ("sweep_sessions", sweep_sessions_job, "session_retention_schedule"),
     ("sweep_quotes", sweep_quotes_job, "quote_retention_schedule"),
     ("sweep_exports", sweep_exports_job, "export_retention_schedule"),
+    ("sweep_photos", sweep_photos_job, "photo_retention_schedule"),
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from core.object_store import ObjectStore
 from core.settings import Settings
 from jobs.worker import create_worker
 from schema.ids import to_global_id
+from services.photos.retention import sweep_photos
 from tests.accounts_data import create_vehicle
 from tests.api.conftest import Cast
 from tests.conftest import graphql
@@ -354,3 +356,50 @@ async def test_a_catalog_page_of_50_with_cover_photos_costs_one_statement_more(
     # the page, its total count, and every cover photo in one statement
     assert counter.count == 3, counter.statements
     assert "FROM photo" in counter.statements[-1] or "FROM photo" in counter.statements[1]
+
+
+async def _gone_since(engine: AsyncEngine, vehicle: str, status: str, days: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE vehicle SET status = :s, updated_at = now() - make_interval(days => :d)"
+                    " WHERE id = :v"),
+            {"s": status, "d": days, "v": _pk(vehicle)},
+        )  # fmt: skip
+
+
+async def test_retention_removes_a_long_gone_vehicles_gallery_but_keeps_pictures_still_shown(
+    client: httpx.AsyncClient,
+    cast: Cast,
+    engine: AsyncEngine,
+    redis: Redis,
+    settings: Settings,
+    photo_store: ObjectStore,
+) -> None:
+    # One picture in two galleries (stored once, by its content hash).
+    picture = jpeg_with_gps(733, 511)
+    long_gone, recently_sold = (
+        await _vehicle(engine, redis, cast),
+        await _vehicle(engine, redis, cast),
+    )
+    await _upload_and_attach(client, cast, long_gone, picture)
+    await _upload_and_attach(client, cast, recently_sold, picture)
+    await _work(settings)
+    [shown] = (await graphql(client, GALLERY, {"id": recently_sold}, **NO_STORE))["data"][
+        "vehicle"]["photos"]  # fmt: skip
+    keys = {s["url"].split(f"/{settings.s3_bucket}/", 1)[1] for s in shown["sources"]}
+    await _gone_since(engine, long_gone, "WITHDRAWN", 400)
+    await _gone_since(engine, recently_sold, "SOLD", 10)
+    age = timedelta(days=settings.photo_retention_days)
+
+    swept = await sweep_photos(engine, photo_store, age)
+    assert (swept.photos, swept.pictures) == (1, 0)
+    assert await _photo_rows(engine, _pk(long_gone)) == []
+    assert len(await _photo_rows(engine, _pk(recently_sold))) == 1
+    assert all([await photo_store.head(key) for key in keys])  # still shown: kept
+
+    await _gone_since(engine, recently_sold, "SOLD", 400)
+    swept = await sweep_photos(engine, photo_store, age)
+    assert (swept.photos, swept.pictures) == (1, 1)
+    assert await _photo_rows(engine, _pk(recently_sold)) == []
+    assert [await photo_store.head(key) for key in keys] == [None] * len(keys)
+    assert await sweep_photos(engine, photo_store, age) == type(swept)(0, 0, 0)
